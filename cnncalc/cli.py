@@ -1,0 +1,187 @@
+"""The ``cnncalc`` command: a thin click shell over the library (load -> summarize -> render -> echo).
+
+Errors in the input become one line on stderr and exit code 2; nothing a user owns is overwritten
+unless asked with ``-o``, and then atomically (a failed run leaves the old file as it was).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from . import __version__
+from .errors import CnncalcError
+from .render import FORMATS, render
+from .render.table import BY_KEY
+from .schema import Architecture, bundled, load
+
+
+class Assignment(click.ParamType):
+    """``NAME=VALUE`` with a positive whole-number value, for ``--set H=224``."""
+
+    name = "NAME=INT"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> tuple[str, int]:
+        if isinstance(value, tuple):
+            return value
+        name, sep, number = str(value).partition("=")
+        name, number = name.strip(), number.strip()
+        if not sep or not name.isidentifier():
+            self.fail(f"{value!r} is not NAME=INT (e.g. H=224)", param, ctx)
+        if not number.isdigit() or int(number) < 1 or len(number) > 18:
+            self.fail(f"{value!r}: the value must be a positive whole number", param, ctx)
+        return name, int(number)
+
+
+class _Group(click.Group):
+    """Turns cnncalc's errors into one line and exit code 2, and anything unexpected into a short
+    internal-error line (exit 3) instead of a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except CnncalcError as err:
+            click.echo(f"cnncalc: error: {err}", err=True)
+            ctx.exit(2)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except RecursionError:
+            click.echo("cnncalc: error: the input is nested too deeply", err=True)
+            ctx.exit(2)
+        except MemoryError:
+            click.echo("cnncalc: error: the input needs more memory than is available", err=True)
+            ctx.exit(2)
+        except Exception as err:  # a bug: say so in one line, never a traceback
+            click.echo(f"cnncalc: internal error: {type(err).__name__}: {err} (please report it)", err=True)
+            ctx.exit(3)
+
+
+def output_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--format, --columns and -o, shared by the commands that print a summary."""
+
+    @click.option(
+        "--format", "fmt", type=click.Choice(list(FORMATS)), default="text", show_default=True,
+        help="Output format: a terminal table, Markdown or LaTeX for slides, CSV for spreadsheets, JSON for scripts.",
+    )
+    @click.option(
+        "--columns", metavar="KEYS",
+        help=f"Comma-separated columns to show (not for json): {', '.join(BY_KEY)}.",
+    )
+    @click.option("-o", "--output", "out", type=click.Path(dir_okay=False, path_type=Path),
+                  help="Write to this file (atomically) instead of standard output.")
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return command(*args, **kwargs)
+
+    return wrapper
+
+
+def write(text: str, out: Path | None, source: str) -> None:
+    """Echo ``text``, or write it to ``out`` atomically; never over the input file."""
+    if out is None:
+        click.echo(text, nl=False)
+        return
+    src = Path(source)
+    if src.exists() and out.exists() and os.path.samefile(src, out):
+        raise CnncalcError(f"-o {out} is the input file; choose another output file")
+    directory = out.parent if str(out.parent) else Path(".")
+    if not directory.is_dir():
+        raise CnncalcError(f"-o {out}: the folder {directory} does not exist")
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, out)
+    except OSError as err:
+        Path(tmp).unlink(missing_ok=True)
+        raise CnncalcError(f"-o {out}: cannot write: {err.strerror}") from None
+
+
+def _columns(text: str | None) -> list[str] | None:
+    return [c.strip() for c in text.split(",") if c.strip()] if text else None
+
+
+def _load(file: str) -> Architecture:
+    return load(Path(file) if Path(file).exists() else file)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="cnncalc")
+def cli() -> None:
+    """Exact, symbolic shapes, parameters, MACs and receptive fields of convolutional networks.
+
+    FILE is a YAML architecture or the name of a bundled one (see `cnncalc list`).
+    """
+
+
+@cli.command()
+@click.argument("file")
+@click.option("--set", "assignments", type=Assignment(), multiple=True, metavar="NAME=INT",
+              help="Give a symbol a value (repeatable), overriding the file's defaults.")
+@click.option("--symbolic", is_flag=True,
+              help="Keep symbols without a --set value symbolic instead of using the file's defaults.")
+@output_options
+def summarize(file: str, assignments: tuple[tuple[str, int], ...], symbolic: bool, fmt: str,
+              columns: str | None, out: Path | None) -> None:
+    """Per-layer output shape, parameters, MACs, activations, receptive field and the
+    fully-connected comparison, with totals.
+
+    \b
+    Examples:
+      cnncalc summarize vgg16
+      cnncalc summarize vgg16 --symbolic --format latex -o vgg16.tex
+      cnncalc summarize my_net.yaml --set H=512 --set W=384 --format json
+    """
+    arch = _load(file)
+    summary = arch.summarize(symbolic=symbolic, **dict(assignments))
+    write(render(summary, fmt, _columns(columns)), out, arch.source)
+
+
+@cli.command()
+@click.argument("file")
+def validate(file: str) -> None:
+    """Check FILE: the schema, every expression and every layer's shape rules.
+
+    Shapes are checked at the file's default symbol values, or symbolically where a symbol has none.
+    """
+    arch = _load(file)
+    missing = arch.symbol_names - set(arch.symbols)
+    arch.summarize(symbolic=bool(missing))
+    where = "symbolically" if missing else "at the default values"
+    click.echo(f"{arch.source}: ok ({arch.name}, {len(arch.layers)} layers, shapes checked {where})")
+
+
+@cli.command("list")
+def list_() -> None:
+    """The bundled architectures, with parameters and MACs at their default input."""
+    rows = []
+    for name, path in bundled().items():
+        arch = load(path)
+        total = arch.summarize().total
+        rows.append((name, arch.name, f"{total.params:,}", f"{total.macs / 1e9:.2f} G"))
+    widths = [max(len(r[i]) for r in [("file", "network", "params", "MACs"), *rows]) for i in range(4)]
+    for r in [("file", "network", "params", "MACs"), *rows]:
+        click.echo(f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:>{widths[2]}}  {r[3]:>{widths[3]}}")
+
+
+@cli.command()
+def schema() -> None:
+    """The JSON Schema of the YAML format (for editors' YAML validation)."""
+    import json
+
+    from .schema import json_schema
+
+    click.echo(json.dumps(json_schema(), indent=2))
+
+
+def main() -> None:
+    """Entry point of the console script and of ``python -m cnncalc``."""
+    cli(prog_name="cnncalc")
+    sys.exit(0)

@@ -1,0 +1,549 @@
+"""One class per layer kind: its YAML fields (PyTorch's names and defaults) and its rules.
+
+Each class is a frozen pydantic model. ``apply(shape, env)`` takes the input shape (channels first,
+no batch axis) and returns an :class:`Effect`: output shape, parameters, multiply-accumulates and the
+layer's step for the receptive field. :data:`KINDS` maps the YAML kind to its class; it is the
+registry, and the only one.
+
+Conventions (stated again in every summary):
+- params: learnable tensors as ``nn.Module.parameters()`` counts them; BatchNorm's running
+  statistics are buffers, not parameters.
+- macs: multiply-accumulates of conv and linear weights, batch 1, bias excluded; normalisation,
+  activation and pooling count zero (torchvision's "GFLOPS" convention).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any, ClassVar, Literal, Union
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt
+
+from .errors import CnncalcError, ExpressionError, ShapeError
+from .symbolic import Env, Expr, Value, ceildiv, equal, floordiv, minimum, parse
+
+Shape = tuple[Value, ...]
+
+
+def _parse_field(value: Any) -> Any:
+    """A string in an integer field is an expression; anything else passes through."""
+    if isinstance(value, str):
+        try:
+            return parse(value)
+        except ExpressionError as err:
+            raise ValueError(err.reason) from None
+    return value
+
+
+#: An integer field: a whole number, or an expression of symbols such as "64*k".
+Int = Annotated[Union[StrictInt, str], AfterValidator(_parse_field)]
+#: A field that is one integer for both spatial axes, or a pair [height, width].
+Pair = Union[Int, tuple[Int, Int]]
+
+
+def _parse_padding(value: Any) -> Any:
+    return value if value in ("same", "valid") else _parse_field(value)
+
+
+#: Padding: an integer, a pair, or "same" / "valid" as in PyTorch's Conv2d.
+Padding = Union[tuple[Int, Int], Annotated[Union[StrictInt, str], AfterValidator(_parse_padding)]]
+
+
+class FieldError(ShapeError):
+    """A field whose value is not allowed; ``field`` names it so the error can point at its line."""
+
+    def __init__(self, message: str, *, field: str | None = None, **kwargs: Any):
+        self.field = field
+        super().__init__(message, **kwargs)
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """A sliding window's step for the receptive field, per spatial axis: effective kernel
+    d(k-1)+1, stride and the padding before the first input pixel."""
+
+    kernel: tuple[Value, Value]
+    stride: tuple[Value, Value]
+    padding: tuple[Value, Value]
+
+
+#: Receptive-field steps other than a window: the layer keeps the field (elementwise), or its
+#: output has no spatial axes (flatten, linear), or the field is not uniform (adaptive pooling
+#: whose output does not divide its input).
+KEEP = "keep"
+FLAT = "flat"
+UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class Effect:
+    """What one layer does to one input: output shape, counts and receptive-field step.
+
+    ``fan_in`` is the number of inputs one output unit reads (conv: k1*k2*C_in/groups) for the
+    locally-connected comparison; None for layers without weights.
+    """
+
+    output: Shape
+    params: Value = 0
+    macs: Value = 0
+    rf: Window | str = KEEP
+    fan_in: Value | None = None
+    bias: bool = False
+
+
+def _pair(value: Any) -> tuple[Any, Any]:
+    return (value[0], value[1]) if isinstance(value, tuple) else (value, value)
+
+
+def _shape_text(shape: Shape) -> str:
+    from .symbolic import to_text
+
+    return "x".join(to_text(v) for v in shape)
+
+
+class Layer(BaseModel):
+    """Fields every layer has. ``name`` is optional: cnncalc names layers conv1, pool1, fc1..."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: ClassVar[str]
+    prefix: ClassVar[str]
+    name: str | None = Field(default=None, description="Unique layer name; default: kind prefix and a number")
+    trainable: StrictBool = Field(default=True, description="false: parameters are frozen (not trainable)")
+
+    def apply(self, x: Shape, env: Env) -> Effect:
+        """Output shape and counts for input ``x`` (channels first, no batch axis)."""
+        return Effect(output=x)
+
+    # --- helpers shared by the rules ---------------------------------------------------------
+
+    def _values(self, env: Env, field: str, minimum_value: int = 1) -> tuple[Value, Value]:
+        """A pair field resolved to values, each checked to be at least ``minimum_value``."""
+        resolved = tuple(env.resolve(v) for v in _pair(getattr(self, field)))
+        for v in resolved:
+            if isinstance(v, int) and v < minimum_value:
+                raise FieldError(f"{field} must be at least {minimum_value}, got {v}", field=field)
+        return resolved  # type: ignore[return-value]
+
+    def _value(self, env: Env, field: str, minimum_value: int = 1) -> Value:
+        v = env.resolve(getattr(self, field))
+        if isinstance(v, int) and v < minimum_value:
+            raise FieldError(f"{field} must be at least {minimum_value}, got {v}", field=field)
+        return v
+
+    def _spatial(self, x: Shape) -> Shape:
+        if len(x) != 3:
+            raise ShapeError(f"{self.kind} needs a [channels, height, width] input, got a rank-{len(x)} one")
+        return x
+
+
+def _window_output(size: Value, kernel: Value, stride: Value, pad_total: Value, ceil_mode: bool, pad: Value) -> Value:
+    """floor((size + pad_total - kernel)/stride) + 1, or PyTorch's ceil-mode count.
+
+    In ceil mode a window may start in the right padding but not past it, so the last start must
+    be at most size + pad - 1: the count is floor((size + min(2p - k + s - 1, p - 1))/s) + 1,
+    which is exact and closed-form (PyTorch: ceil, then drop a window starting past the input).
+    """
+    # The "+ 1" goes inside the floor (floor(a/s) + 1 = floor((a + s)/s)) so that chains collapse.
+    if ceil_mode:
+        return floordiv(size + minimum(pad_total - kernel + stride - 1, pad - 1) + stride, stride)
+    return floordiv(size + pad_total - kernel + stride, stride)
+
+
+def _check_fits(kind: str, size: tuple[Value, Value], pads: tuple[Value, Value], kernel: tuple[Value, Value]) -> None:
+    padded = (size[0] + pads[0], size[1] + pads[1])
+    if all(isinstance(v, int) for v in (*padded, *kernel)) and (padded[0] < kernel[0] or padded[1] < kernel[1]):
+        raise ShapeError(
+            f"{kind}: kernel {kernel[0]}x{kernel[1]} (with dilation) is larger than the padded input "
+            f"{padded[0]}x{padded[1]}"
+        )
+
+
+def _check_output(kind: str, out: tuple[Value, ...]) -> None:
+    if any(isinstance(v, int) and v < 1 for v in out):
+        raise ShapeError(f"{kind}: output size {'x'.join(str(v) for v in out)} is too small (below 1)")
+
+
+class Conv2d(Layer):
+    """2-D convolution (https://pytorch.org/docs/stable/generated/torch.nn.Conv2d.html).
+
+    out = floor((in + 2p - d(k-1) - 1)/s) + 1 per axis;
+    params = k1*k2*(C_in/groups)*C_out + C_out (bias); MACs = k1*k2*(C_in/groups)*C_out*H_out*W_out.
+    """
+
+    kind: ClassVar[str] = "conv2d"
+    prefix: ClassVar[str] = "conv"
+    out_channels: Int
+    kernel_size: Pair
+    stride: Pair = 1
+    padding: Padding = 0
+    dilation: Pair = 1
+    groups: Int = 1
+    bias: StrictBool = True
+    padding_mode: Literal["zeros", "reflect", "replicate", "circular"] = "zeros"
+
+    def apply(self, x: Shape, env: Env) -> Effect:
+        c, h, w = self._spatial(x)
+        out_c = self._value(env, "out_channels")
+        groups = self._value(env, "groups")
+        k = self._values(env, "kernel_size")
+        s = self._values(env, "stride")
+        d = self._values(env, "dilation")
+        eff = (d[0] * (k[0] - 1) + 1, d[1] * (k[1] - 1) + 1)
+        if self.padding == "same":
+            if s != (1, 1):
+                raise FieldError("padding='same' needs stride 1 (as in PyTorch)", field="padding")
+            # PyTorch pads d(k-1) in total, the odd pixel on the right.
+            totals = (eff[0] - 1, eff[1] - 1)
+            left = (floordiv(totals[0], 2), floordiv(totals[1], 2))
+        else:
+            p = (0, 0) if self.padding == "valid" else self._values(env, "padding", 0)
+            totals, left = (2 * p[0], 2 * p[1]), p
+        if isinstance(groups, int) and isinstance(c, int) and c % groups:
+            raise ShapeError(f"conv2d: {c} input channels are not divisible by groups={groups}")
+        if isinstance(groups, int) and isinstance(out_c, int) and out_c % groups:
+            raise FieldError(f"out_channels={out_c} is not divisible by groups={groups}", field="out_channels")
+        _check_fits("conv2d", (h, w), totals, eff)
+        out = (
+            _window_output(h, eff[0], s[0], totals[0], False, left[0]),
+            _window_output(w, eff[1], s[1], totals[1], False, left[1]),
+        )
+        _check_output("conv2d", out)
+        fan_in = k[0] * k[1] * _exact_div(c, groups)
+        params = fan_in * out_c + (out_c if self.bias else 0)
+        return Effect(
+            output=(out_c, *out),
+            params=params,
+            macs=fan_in * out_c * out[0] * out[1],
+            rf=Window(eff, s, left),
+            fan_in=fan_in,
+            bias=self.bias,
+        )
+
+
+def _exact_div(a: Value, b: Value) -> Value:
+    if isinstance(a, int) and isinstance(b, int):
+        return a // b
+    from .symbolic import simplify_integer
+
+    return simplify_integer(a / b)
+
+
+class _Pool(Layer):
+    kernel_size: Pair
+    stride: Pair | None = Field(default=None, description="Default: kernel_size")
+    padding: Pair = 0
+    ceil_mode: StrictBool = False
+
+    def _dilation(self, env: Env) -> tuple[Value, Value]:
+        return (1, 1)
+
+    def apply(self, x: Shape, env: Env) -> Effect:
+        c, h, w = self._spatial(x)
+        k = self._values(env, "kernel_size")
+        s = k if self.stride is None else self._values(env, "stride")
+        p = self._values(env, "padding", 0)
+        d = self._dilation(env)
+        eff = (d[0] * (k[0] - 1) + 1, d[1] * (k[1] - 1) + 1)
+        limit = eff if self.kind == "maxpool2d" else k
+        for pad, lim in zip(p, limit, strict=True):
+            if isinstance(pad, int) and isinstance(lim, int) and 2 * pad > lim:
+                raise FieldError(
+                    f"padding {pad} is more than half the kernel ({lim}); PyTorch allows at most half",
+                    field="padding",
+                )
+        _check_fits(self.kind, (h, w), (2 * p[0], 2 * p[1]), eff)
+        out = tuple(
+            _window_output(size, eff[i], s[i], 2 * p[i], self.ceil_mode, p[i]) for i, size in enumerate((h, w))
+        )
+        _check_output(self.kind, out)
+        return Effect(output=(c, *out), rf=Window(eff, s, p))
+
+
+class MaxPool2d(_Pool):
+    """Max pooling (https://pytorch.org/docs/stable/generated/torch.nn.MaxPool2d.html).
+
+    out = floor((in + 2p - d(k-1) - 1)/s) + 1 (ceil in ceil_mode, no window starting past the
+    input); stride defaults to kernel_size; no parameters.
+    """
+
+    kind: ClassVar[str] = "maxpool2d"
+    prefix: ClassVar[str] = "pool"
+    dilation: Pair = 1
+    return_indices: StrictBool = False
+
+    def _dilation(self, env: Env) -> tuple[Value, Value]:
+        return self._values(env, "dilation")
+
+
+class AvgPool2d(_Pool):
+    """Average pooling (https://pytorch.org/docs/stable/generated/torch.nn.AvgPool2d.html).
+
+    out = floor((in + 2p - k)/s) + 1 (ceil in ceil_mode); no parameters.
+    """
+
+    kind: ClassVar[str] = "avgpool2d"
+    prefix: ClassVar[str] = "pool"
+    count_include_pad: StrictBool = True
+    divisor_override: StrictInt | None = None
+
+
+class _AdaptivePool(Layer):
+    output_size: Union[Int, tuple[Int | None, Int | None]]
+
+    def apply(self, x: Shape, env: Env) -> Effect:
+        c, h, w = self._spatial(x)
+        sizes = _pair(self.output_size)
+        out = tuple(size if o is None else env.resolve(o) for o, size in zip(sizes, (h, w), strict=True))
+        for o in out:
+            if isinstance(o, int) and o < 1:
+                raise FieldError(f"output_size must be at least 1, got {o}", field="output_size")
+        return Effect(output=(c, *out), rf=self._rf((h, w), out))
+
+    @staticmethod
+    def _rf(size: tuple[Value, Value], out: tuple[Value, ...]) -> Window | str:
+        """Output 1 (global pooling) is one window over the whole input; an output that divides
+        the input is a k = s = in/out window. Symbolically k = s = in/out, exact wherever out
+        divides in. Otherwise PyTorch's windows (floor/ceil bounds) vary in size and step, and no
+        single size/jump/start describes them: the field is unknown from here on."""
+        kernels = []
+        for i, o in zip(size, out, strict=True):
+            if equal(i, o):
+                kernels.append(1)
+            elif equal(o, 1):
+                kernels.append(i)
+            elif isinstance(i, int) and isinstance(o, int):
+                if i % o:
+                    return UNKNOWN
+                kernels.append(i // o)
+            else:
+                kernels.append(_exact_div(i, o))
+        k = (kernels[0], kernels[1])
+        return KEEP if k == (1, 1) else Window(k, k, (0, 0))
+
+
+class AdaptiveAvgPool2d(_AdaptivePool):
+    """Adaptive average pooling to ``output_size`` (https://pytorch.org/docs/stable/generated/torch.nn.AdaptiveAvgPool2d.html).
+
+    out = output_size (None keeps that axis); no parameters.
+    """
+
+    kind: ClassVar[str] = "adaptiveavgpool2d"
+    prefix: ClassVar[str] = "avgpool"
+
+
+class AdaptiveMaxPool2d(_AdaptivePool):
+    """Adaptive max pooling to ``output_size`` (https://pytorch.org/docs/stable/generated/torch.nn.AdaptiveMaxPool2d.html)."""
+
+    kind: ClassVar[str] = "adaptivemaxpool2d"
+    prefix: ClassVar[str] = "maxpool"
+    return_indices: StrictBool = False
+
+
+class BatchNorm2d(Layer):
+    """Batch normalisation (https://pytorch.org/docs/stable/generated/torch.nn.BatchNorm2d.html).
+
+    params = 2C (weight and bias) when affine; running mean and variance are buffers.
+    """
+
+    kind: ClassVar[str] = "batchnorm2d"
+    prefix: ClassVar[str] = "bn"
+    eps: float = 1e-5
+    momentum: float | None = 0.1
+    affine: StrictBool = True
+    track_running_stats: StrictBool = True
+
+    def apply(self, x: Shape, env: Env) -> Effect:
+        c = self._spatial(x)[0]
+        return Effect(output=x, params=2 * c if self.affine else 0)
+
+
+class LocalResponseNorm(Layer):
+    """Local response normalisation across channels (https://pytorch.org/docs/stable/generated/torch.nn.LocalResponseNorm.html).
+
+    Shape unchanged, no parameters; ``size`` neighbouring channels.
+    """
+
+    kind: ClassVar[str] = "localresponsenorm"
+    prefix: ClassVar[str] = "lrn"
+    size: StrictInt = Field(ge=1)
+    alpha: float = 1e-4
+    beta: float = 0.75
+    k: float = 1.0
+
+    def apply(self, x: Shape, env: Env) -> Effect:
+        if len(x) < 2:
+            raise ShapeError(f"localresponsenorm needs an input with channels and spatial axes, got rank {len(x)}")
+        return Effect(output=x)
+
+
+class Dropout(Layer):
+    """Dropout (https://pytorch.org/docs/stable/generated/torch.nn.Dropout.html): identity in shape."""
+
+    kind: ClassVar[str] = "dropout"
+    prefix: ClassVar[str] = "dropout"
+    p: float = Field(default=0.5, ge=0, le=1)
+    inplace: StrictBool = False
+
+
+class Identity(Layer):
+    """Identity (https://pytorch.org/docs/stable/generated/torch.nn.Identity.html)."""
+
+    kind: ClassVar[str] = "identity"
+    prefix: ClassVar[str] = "identity"
+
+
+class Flatten(Layer):
+    """Flatten (https://pytorch.org/docs/stable/generated/torch.nn.Flatten.html).
+
+    Dimensions count the batch as 0, as in PyTorch: the default start_dim=1, end_dim=-1 turns
+    [C, H, W] into [C*H*W].
+    """
+
+    kind: ClassVar[str] = "flatten"
+    prefix: ClassVar[str] = "flatten"
+    start_dim: StrictInt = 1
+    end_dim: StrictInt = -1
+
+    def apply(self, x: Shape, env: Env) -> Effect:
+        rank = len(x) + 1
+        start = self.start_dim + rank if self.start_dim < 0 else self.start_dim
+        end = self.end_dim + rank if self.end_dim < 0 else self.end_dim
+        if not 1 <= start <= end < rank:
+            raise FieldError(
+                f"flatten: start_dim={self.start_dim}, end_dim={self.end_dim} do not select dimensions 1.."
+                f"{rank - 1} of a batch of {list(x)} (dimension 0 is the batch)",
+                field="start_dim",
+            )
+        merged: Value = 1
+        for v in x[start - 1 : end]:
+            merged = merged * v
+        out = (*x[: start - 1], merged, *x[end:])
+        return Effect(output=out, rf=FLAT if len(out) == 1 else KEEP)
+
+
+class Linear(Layer):
+    """Fully connected layer (https://pytorch.org/docs/stable/generated/torch.nn.Linear.html).
+
+    params = in*out + out (bias); MACs = in*out.
+    """
+
+    kind: ClassVar[str] = "linear"
+    prefix: ClassVar[str] = "fc"
+    out_features: Int
+    bias: StrictBool = True
+
+    def apply(self, x: Shape, env: Env) -> Effect:
+        if len(x) != 1:
+            raise ShapeError(
+                f"linear needs a flat input, got {_shape_text(x)}: add `flatten` before it "
+                "(PyTorch would apply it to the last axis only)"
+            )
+        out = self._value(env, "out_features")
+        n = x[0]
+        return Effect(output=(out,), params=n * out + (out if self.bias else 0), macs=n * out, rf=FLAT, fan_in=n, bias=self.bias)
+
+
+class _Activation(Layer):
+    """An elementwise activation: shape unchanged, no parameters, no MACs."""
+
+
+class ReLU(_Activation):
+    """ReLU (https://pytorch.org/docs/stable/generated/torch.nn.ReLU.html): max(0, x)."""
+
+    kind: ClassVar[str] = "relu"
+    prefix: ClassVar[str] = "relu"
+    inplace: StrictBool = False
+
+
+class ReLU6(_Activation):
+    """ReLU6 (https://pytorch.org/docs/stable/generated/torch.nn.ReLU6.html): min(max(0, x), 6)."""
+
+    kind: ClassVar[str] = "relu6"
+    prefix: ClassVar[str] = "relu"
+    inplace: StrictBool = False
+
+
+class LeakyReLU(_Activation):
+    """LeakyReLU (https://pytorch.org/docs/stable/generated/torch.nn.LeakyReLU.html)."""
+
+    kind: ClassVar[str] = "leakyrelu"
+    prefix: ClassVar[str] = "relu"
+    negative_slope: float = 0.01
+    inplace: StrictBool = False
+
+
+class Sigmoid(_Activation):
+    """Sigmoid (https://pytorch.org/docs/stable/generated/torch.nn.Sigmoid.html)."""
+
+    kind: ClassVar[str] = "sigmoid"
+    prefix: ClassVar[str] = "sigmoid"
+
+
+class Tanh(_Activation):
+    """Tanh (https://pytorch.org/docs/stable/generated/torch.nn.Tanh.html)."""
+
+    kind: ClassVar[str] = "tanh"
+    prefix: ClassVar[str] = "tanh"
+
+
+class GELU(_Activation):
+    """GELU (https://pytorch.org/docs/stable/generated/torch.nn.GELU.html)."""
+
+    kind: ClassVar[str] = "gelu"
+    prefix: ClassVar[str] = "gelu"
+    approximate: Literal["none", "tanh"] = "none"
+
+
+class SiLU(_Activation):
+    """SiLU / swish (https://pytorch.org/docs/stable/generated/torch.nn.SiLU.html)."""
+
+    kind: ClassVar[str] = "silu"
+    prefix: ClassVar[str] = "silu"
+    inplace: StrictBool = False
+
+
+class Hardswish(_Activation):
+    """Hardswish (https://pytorch.org/docs/stable/generated/torch.nn.Hardswish.html)."""
+
+    kind: ClassVar[str] = "hardswish"
+    prefix: ClassVar[str] = "hardswish"
+    inplace: StrictBool = False
+
+
+class Softmax(_Activation):
+    """Softmax (https://pytorch.org/docs/stable/generated/torch.nn.Softmax.html); dim counts the batch as 0."""
+
+    kind: ClassVar[str] = "softmax"
+    prefix: ClassVar[str] = "softmax"
+    dim: StrictInt = 1
+
+
+#: The registry: YAML kind -> layer class.
+KINDS: dict[str, type[Layer]] = {
+    cls.kind: cls
+    for cls in (
+        Conv2d,
+        MaxPool2d,
+        AvgPool2d,
+        AdaptiveAvgPool2d,
+        AdaptiveMaxPool2d,
+        BatchNorm2d,
+        LocalResponseNorm,
+        Dropout,
+        Flatten,
+        Linear,
+        Identity,
+        ReLU,
+        ReLU6,
+        LeakyReLU,
+        Sigmoid,
+        Tanh,
+        GELU,
+        SiLU,
+        Hardswish,
+        Softmax,
+    )
+}
+
+__all__ = ["KINDS", "Effect", "Expr", "FieldError", "Layer", "Shape", "Window", "CnncalcError"]

@@ -1,0 +1,56 @@
+"""LaTeX table with booktabs rules; formulas through sympy's LaTeX printer, ready for slides."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..report import Summary
+from ..symbolic import to_latex
+from .table import cell_text, grid, select, title, total_cells, total_lines
+from .text import NOTES
+
+_SPECIAL = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{", "}": r"\}",
+            "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "\\": r"\textbackslash{}"}
+
+
+def escape(text: str) -> str:
+    """Text with LaTeX's special characters escaped."""
+    return "".join(_SPECIAL.get(ch, ch) for ch in text)
+
+
+def _number(n: int) -> str:
+    return f"{n:,}".replace(",", "{,}")
+
+
+def _math(value: Any) -> str:
+    return f"${to_latex(value)}$"
+
+
+def _cell(value: Any, kind: str) -> str:
+    text = cell_text(value, kind, number=_number, expr=_math, times=r"$\times$")
+    if text is None:
+        return "--"
+    return escape(text) if kind == "name" else text.replace("$$", "")
+
+
+def render(summary: Summary, columns: list[str] | None = None) -> str:
+    """The summary as a booktabs ``tabular`` inside a ``table`` with a caption of totals."""
+    cols = select(columns)
+    spec = "".join("l" if c.kind == "name" else "r" for c in cols)
+    lines = [
+        "% Requires \\usepackage{booktabs}",
+        "\\begin{table}[ht]",
+        "\\centering",
+        "\\begin{tabular}{" + spec + "}",
+        "\\toprule",
+        " & ".join(escape(c.header) for c in cols) + r" \\",
+        "\\midrule",
+    ]
+    lines += [" & ".join(_cell(v, c.kind) for v, c in zip(row, cols, strict=True)) + r" \\" for row in grid(summary, cols)]
+    total = [_cell(v, c.kind) if v is not None else "" for v, c in zip(total_cells(summary, cols), cols, strict=True)]
+    total[0] = "Total"
+    lines += ["\\midrule", " & ".join(total) + r" \\", "\\bottomrule", "\\end{tabular}"]
+    totals = "; ".join(f"{label} {value}" for label, value in total_lines(summary, number=_number, expr=_math))
+    caption = f"{escape(title(summary))}. Totals: {totals}. {escape(' '.join(NOTES))}"
+    lines += ["\\caption{" + caption + "}", "\\end{table}"]
+    return "\n".join(lines) + "\n"

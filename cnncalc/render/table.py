@@ -1,0 +1,154 @@
+"""The one column table every format prints: which columns exist, their headers and their cells.
+
+A cell is raw data (an int, a float, a sympy expression, a shape tuple, None); each format turns
+cells into text with its own printer. Ratios are derived here from the row's own numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ..report import LayerRow, Summary
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """One column: its key (as in JSON), its header, what kind of cell it holds and how to get it."""
+
+    key: str
+    header: str
+    kind: str  # "name", "shape", "count", "pair", "ratio"
+    get: Callable[[LayerRow], Any]
+
+
+def _ratio(big: Any, small: Any) -> Any:
+    if big is None or small in (None, 0):
+        return None
+    if isinstance(big, int) and isinstance(small, int):
+        return big / small
+    return big / small
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column("name", "Layer", "name", lambda r: r.name),
+    Column("kind", "Kind", "name", lambda r: r.kind),
+    Column("output", "Output", "shape", lambda r: r.output),
+    Column("params", "Params", "count", lambda r: r.params),
+    Column("macs", "MACs", "count", lambda r: r.macs),
+    Column("activations", "Activations", "count", lambda r: r.activations),
+    Column("rf", "RF", "pair", lambda r: r.rf and r.rf.size),
+    Column("jump", "Jump", "pair", lambda r: r.rf and r.rf.jump),
+    Column("start", "Start", "pair", lambda r: r.rf and r.rf.start),
+    Column("fc_params", "FC params", "count", lambda r: r.fc_params),
+    Column("fc_ratio", "FC/conv", "ratio", lambda r: _ratio(r.fc_params, r.params)),
+    Column("local_params", "Local params", "count", lambda r: r.local_params),
+    Column("local_ratio", "Local/conv", "ratio", lambda r: _ratio(r.local_params, r.params)),
+)
+BY_KEY = {c.key: c for c in COLUMNS}
+#: Total cells per column key (the rest are blank in the total row).
+TOTAL_KEYS = ("params", "macs", "activations")
+
+
+def select(keys: list[str] | None) -> tuple[Column, ...]:
+    """The columns named in ``keys`` (in that order), or all of them."""
+    if not keys:
+        return COLUMNS
+    unknown = [k for k in keys if k not in BY_KEY]
+    if unknown:
+        from ..errors import CnncalcError
+
+        raise CnncalcError(f"unknown column {unknown[0]!r}; columns: {', '.join(BY_KEY)}")
+    return tuple(BY_KEY[k] for k in keys)
+
+
+def grid(summary: Summary, columns: tuple[Column, ...]) -> list[list[Any]]:
+    """Raw cells: one list per layer row, in column order."""
+    return [[c.get(row) for c in columns] for row in summary.rows]
+
+
+def total_cells(summary: Summary, columns: tuple[Column, ...]) -> list[Any]:
+    """The total row's raw cells: sums under params, MACs and activations, None elsewhere."""
+    return [getattr(summary.total, c.key) if c.key in TOTAL_KEYS else None for c in columns]
+
+
+def same_pair(value: Any) -> bool:
+    """Whether a (height, width) pair has equal sides, so one number can stand for both."""
+    return isinstance(value, tuple) and len(value) == 2 and value[0] == value[1]
+
+
+def title(summary: Summary) -> str:
+    """"VGG16, input [3, 224, 224] (H=224, W=224)": the network, its input and symbol values."""
+    from ..symbolic import to_text
+
+    shape = "[" + ", ".join(to_text(v) for v in summary.input) + "]"
+    values = ", ".join(f"{k}={v}" for k, v in sorted(summary.values.items()))
+    free = summary.symbols
+    parts = [f"{summary.name}, input {shape}"]
+    if values:
+        parts.append(f"({values})")
+    if free:
+        parts.append(f"symbolic in {', '.join(free)}")
+    return " ".join(parts)
+
+
+def cell_text(
+    value: Any,
+    kind: str,
+    *,
+    number: Callable[[int], str] = lambda n: f"{n:,}",
+    expr: Callable[[Any], str] | None = None,
+    times: str = "x",
+) -> str | None:
+    """A cell as text: ints through ``number``, symbolic values through ``expr`` (sympy's printer
+    by default), shapes joined by ``times``, equal pairs as one value; None stays None."""
+    from ..symbolic import to_text
+
+    expr = expr or to_text
+    if value is None:
+        return None
+    if kind == "name":
+        return str(value)
+    if kind == "shape":
+        return times.join(_scalar(v, str, expr) for v in value)
+    if kind == "pair":
+        if same_pair(value):
+            return _scalar(value[0], number, expr)
+        return times.join(_scalar(v, number, expr) for v in value)
+    if kind == "ratio":
+        if isinstance(value, float):
+            return (f"{round(value):,}" if value >= 10 else f"{value:.2f}") + times
+        return expr(value) + times
+    return _scalar(value, number, expr)
+
+
+def _scalar(value: Any, number: Callable[[int], str], expr: Callable[[Any], str]) -> str:
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        return number(value)
+    if isinstance(value, float):
+        return f"{value:g}" if value.is_integer() else str(value)
+    return expr(value)
+
+
+def total_lines(summary: Summary, number: Callable[[int], str] = lambda n: f"{n:,}", expr: Callable[[Any], str] | None = None) -> list[tuple[str, str]]:
+    """(label, text) for each total, with MACs also in G for the numeric case."""
+    t = summary.total
+
+    def show(v: Any) -> str:
+        return cell_text(v, "count", number=number, expr=expr) or ""
+
+    macs = show(t.macs)
+    if isinstance(t.macs, int):
+        macs += f" ({t.macs / 1e9:.2f} G)"
+    params = show(t.params)
+    if t.trainable_params != t.params:
+        params += f" ({show(t.trainable_params)} trainable)"
+    return [
+        ("params", params),
+        ("MACs", macs),
+        ("activations", show(t.activations)),
+        ("neurons", show(t.neurons)),
+    ]

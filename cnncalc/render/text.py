@@ -1,0 +1,37 @@
+"""Plain-text table for the terminal: aligned columns, a total row, totals and conventions."""
+
+from __future__ import annotations
+
+from ..report import Summary
+from .table import cell_text, grid, select, title, total_cells, total_lines
+
+#: Short forms of the conventions printed under the table.
+NOTES = (
+    "MACs: multiply-accumulates of conv and linear weights, batch 1, bias excluded (FLOPs = 2 x MACs).",
+    "Params include biases; BatchNorm running statistics are buffers, not counted.",
+    "RF: receptive field size, jump and start in input pixels (pixel centres at 0, 1, ...), per axis as HxW when they differ.",
+    "FC params: a dense layer between the same input and output volumes; Local params: the same connections without weight sharing.",
+    "Neurons: outputs of conv and linear layers.",
+)
+
+
+def render(summary: Summary, columns: list[str] | None = None) -> str:
+    """The summary as an aligned text table with totals and the counting conventions."""
+    cols = select(columns)
+    header = [c.header for c in cols]
+    body = [[cell_text(v, c.kind) or "-" for v, c in zip(row, cols, strict=True)] for row in grid(summary, cols)]
+    foot = [cell_text(v, c.kind) or "" for v, c in zip(total_cells(summary, cols), cols, strict=True)]
+    foot[0] = "total"
+    widths = [max(len(r[i]) for r in [header, *body, foot]) for i in range(len(cols))]
+    left = {"name"}
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(
+            cell.ljust(w) if c.kind in left else cell.rjust(w) for cell, w, c in zip(cells, widths, cols, strict=True)
+        ).rstrip()
+
+    rule = "  ".join("-" * w for w in widths)
+    out = [title(summary), "", line(header), rule, *(line(r) for r in body), rule, line(foot), ""]
+    out += [f"Total {label}: {value}" for label, value in total_lines(summary)]
+    out += ["", *NOTES]
+    return "\n".join(out) + "\n"

@@ -1,0 +1,139 @@
+"""Results as data: frozen rows and totals (a :class:`Summary`), and substitution of symbols.
+
+Values are ints (half-integers as floats, for receptive-field starts) in a numeric summary and may
+be sympy expressions in a symbolic one. ``Summary.subs(H=224)`` substitutes into every expression,
+so a symbolic summary with all values given equals the numeric summary at those values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+from .symbolic import Value, free_symbols, substitute, total
+
+#: What every number counts; printed with every summary, in every format.
+CONVENTIONS: dict[str, str] = {
+    "params": "learnable parameters as nn.Module.parameters() counts them, bias included; "
+    "BatchNorm running statistics are buffers, not parameters",
+    "macs": "multiply-accumulates of conv and linear weights at batch 1, bias excluded; normalisation, "
+    "activation and pooling count 0 (torchvision's GFLOPS column is this count; FLOPs = 2 x MACs)",
+    "activations": "elements in each layer's output at batch 1",
+    "neurons": "outputs of layers with weights (conv and linear), the count behind AlexNet's 650,000 neurons",
+    "rf": "receptive field per axis [height, width] in input pixels: size; jump = input pixels between "
+    "adjacent outputs; start = centre of the first output's field, input pixel centres at 0, 1, 2...; "
+    "dilation counted; null where the output has no spatial axes or windows are not uniform",
+    "fc_params": "parameters a dense layer between the same input and output volumes would need: "
+    "in*out, + out when the layer has a bias",
+    "local_params": "parameters of a locally connected layer (the same connections, no weight sharing): "
+    "out*fan_in, + out when the layer has a bias",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ReceptiveField:
+    """Receptive field of one output unit, per spatial axis (height, width)."""
+
+    size: tuple[Value, Value]
+    jump: tuple[Value, Value]
+    start: tuple[Value | float, Value | float]
+
+
+@dataclass(frozen=True, slots=True)
+class LayerRow:
+    """One layer's results. ``fc_params``/``local_params``/``rf`` are None where they do not apply."""
+
+    name: str
+    kind: str
+    input: tuple[Value, ...]
+    output: tuple[Value, ...]
+    params: Value
+    trainable_params: Value
+    macs: Value
+    activations: Value
+    rf: ReceptiveField | None
+    fc_params: Value | None
+    local_params: Value | None
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    """Sums over all layers; ``neurons`` sums the activations of layers with weights."""
+
+    params: Value
+    trainable_params: Value
+    macs: Value
+    activations: Value
+    neurons: Value
+
+    @classmethod
+    def of(cls, rows: tuple[LayerRow, ...], weighted: list[bool]) -> Totals:
+        """params, trainable params, MACs, activations: sums of the rows; neurons: the activations
+        of the rows flagged in ``weighted`` (layers whose outputs are weighted sums)."""
+        return cls(
+            params=total([r.params for r in rows]),
+            trainable_params=total([r.trainable_params for r in rows]),
+            macs=total([r.macs for r in rows]),
+            activations=total([r.activations for r in rows]),
+            neurons=total([r.activations for r, w in zip(rows, weighted, strict=True) if w]),
+        )
+
+
+def _subs(value: Any, values: dict[str, int]) -> Any:
+    if isinstance(value, tuple):
+        return tuple(_subs(v, values) for v in value)
+    if isinstance(value, (ReceptiveField, LayerRow, Totals)):
+        return replace(value, **{f.name: _subs(getattr(value, f.name), values) for f in fields(value)})
+    if isinstance(value, str):
+        return value
+    return substitute(value, values)
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Per-layer rows and totals for one architecture at given symbol values.
+
+    ``values`` are the symbol values used; ``symbols`` the names still free.
+    """
+
+    name: str
+    input: tuple[Value, ...]
+    rows: tuple[LayerRow, ...]
+    total: Totals
+    values: dict[str, int]
+    conventions: dict[str, str]
+
+    @property
+    def symbols(self) -> list[str]:
+        """Names of the symbols still free in this summary, sorted."""
+        names: set[str] = set()
+        for row in self.rows:
+            for v in (row.output, row.params, row.macs):
+                for item in v if isinstance(v, tuple) else (v,):
+                    names |= free_symbols(item)
+        for item in self.input:
+            names |= free_symbols(item)
+        return sorted(names)
+
+    def subs(self, **values: int) -> Summary:
+        """This summary with symbols replaced by ``values`` (the rest stay symbolic)."""
+        return Summary(
+            name=self.name,
+            input=_subs(self.input, values),
+            rows=_subs(self.rows, values),
+            total=_subs(self.total, values),
+            values={**self.values, **values},
+            conventions=self.conventions,
+        )
+
+    def render(self, format: str = "text") -> str:
+        """The summary as text, markdown, latex, csv or json (see ``cnncalc.render.FORMATS``)."""
+        from .render import render
+
+        return render(self, format)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON contract as Python data: ints, floats and sympy-syntax strings."""
+        from .render.json import to_data
+
+        return to_data(self)

@@ -1,0 +1,454 @@
+"""The YAML format: safe loading with line numbers, and the pydantic model of an architecture.
+
+YAML is composed by libyaml's safe loader into nodes, then built into plain data here so that
+every value keeps its line and column, duplicate keys are errors, aliases cannot expand without
+bound and no tag constructs a Python object. Pydantic then checks the data; its errors are turned
+into one line naming the file, line, column, layer and what is wrong.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Union
+
+import yaml
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, StrictInt, ValidationError
+
+from .errors import CnncalcError, Location, SchemaError
+from .layers import KINDS, Int, Layer
+from .symbolic import Expr, is_name
+
+if TYPE_CHECKING:
+    from .report import Summary
+
+#: Bounds on what one file may make cnncalc do (see "Errors and limits" in the README).
+MAX_FILE_BYTES = 5 * 2**20
+MAX_NODES = 200_000
+MAX_NESTING = 64
+
+Path_ = tuple[Union[str, int], ...]
+Positions = dict[Path_, tuple[int, int]]
+
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml parses ~7x faster
+_STANDARD_TAGS = {
+    "tag:yaml.org,2002:" + t for t in ("null", "bool", "int", "float", "str", "map", "seq", "timestamp", "binary")
+}
+
+
+def _check_symbols(value: dict[str, int]) -> dict[str, int]:
+    for name, v in value.items():
+        if not is_name(name):
+            raise ValueError(f"{name!r} cannot name a symbol (use letters, digits and _)")
+        if v < 1:
+            raise ValueError(f"symbol {name} must be a positive integer, got {v}")
+    return value
+
+
+class Architecture(BaseModel):
+    """A network as written in YAML: its name, input shape, default symbol values and layers.
+
+    ``summarize(**values)`` computes a numeric summary (defaults from ``symbols`` filled in);
+    ``summarize(symbolic=True)`` keeps every symbol without a given value as a symbol.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
+    name: str = Field(description="The network's name, shown in every summary")
+    input: tuple[Int, ...] = Field(
+        min_length=1, max_length=3, description="[channels, height, width] (or [features]); integers or expressions"
+    )
+    symbols: Annotated[dict[str, StrictInt], AfterValidator(_check_symbols)] = Field(
+        default_factory=dict, description="Default values of symbols (positive integers)"
+    )
+    layers: tuple[Layer, ...] = Field(min_length=1)
+
+    _source: str = PrivateAttr(default="<string>")
+    _positions: Positions = PrivateAttr(default_factory=dict)
+    _names: tuple[str, ...] = PrivateAttr(default=())
+
+    @property
+    def source(self) -> str:
+        """The file this architecture came from ("<string>" for text or a dict)."""
+        return self._source
+
+    @property
+    def layer_names(self) -> tuple[str, ...]:
+        """Every layer's name: the one given, or the kind's prefix and a number (conv1, pool2)."""
+        return self._names
+
+    @property
+    def symbol_names(self) -> frozenset[str]:
+        """Every symbol the file uses (input, fields) or gives a default for."""
+        names = set(self.symbols)
+        for value in self.input:
+            if isinstance(value, Expr):
+                names |= value.names
+        for layer in self.layers:
+            for field in type(layer).model_fields:
+                value = getattr(layer, field)
+                for item in value if isinstance(value, tuple) else (value,):
+                    if isinstance(item, Expr):
+                        names |= item.names
+        return frozenset(names)
+
+    def location(self, *path: str | int) -> Location:
+        """Where ``path`` (e.g. ``("layers", 3, "conv2d", "padding")``) stands, or its nearest parent."""
+        while path:
+            if path in self._positions:
+                line, column = self._positions[path]
+                return Location(self._source, line, column)
+            path = path[:-1]
+        return Location(self._source, *self._positions.get((), (None, None)))
+
+    def summarize(self, *, symbolic: bool = False, **values: int) -> Summary:
+        """Per-layer shapes, parameters, MACs, activations and receptive fields, with totals.
+
+        Numeric (default): symbols take ``values``, else their defaults; every result is an int.
+        ``symbolic=True``: symbols without a value in ``values`` stay symbols (sympy expressions).
+        """
+        from .graph import evaluate
+
+        return evaluate(self, values, symbolic)
+
+
+def _suggest(word: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def assign_names(kinds: list[str], given: list[str | None]) -> list[str]:
+    """Layer names: the given ones, and for the rest the kind's prefix numbered from 1, skipping
+    numbers already taken (conv1, conv2, pool1, fc1...)."""
+    taken = {n for n in given if n}
+    counters: dict[str, int] = {}
+    names = []
+    for kind, name in zip(kinds, given, strict=True):
+        if name:
+            names.append(name)
+            continue
+        prefix = KINDS[kind].prefix if kind in KINDS else kind
+        n = counters.get(prefix, 0)
+        while True:
+            n += 1
+            candidate = f"{prefix}{n}"
+            if candidate not in taken:
+                break
+        counters[prefix] = n
+        taken.add(candidate)
+        names.append(candidate)
+    return names
+
+
+# --- YAML with positions -------------------------------------------------------------------------
+
+
+class _Builder:
+    """Builds plain data from composed YAML nodes, recording each value's position."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.positions: Positions = {}
+        self.count = 0
+        self.scalars = yaml.constructor.SafeConstructor()
+
+    def error(self, node: yaml.Node, message: str) -> SchemaError:
+        mark = node.start_mark
+        return SchemaError(message, location=Location(self.source, mark.line + 1, mark.column + 1))
+
+    def build(self, node: yaml.Node, path: Path_) -> Any:
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise self.error(node, f"the file expands to more than {MAX_NODES:,} YAML values (an alias bomb?)")
+        if len(path) > MAX_NESTING:
+            raise self.error(node, f"the file is nested more than {MAX_NESTING} levels deep")
+        self.positions.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
+        if node.tag not in _STANDARD_TAGS:
+            raise self.error(node, f"the YAML tag {node.tag!r} is not allowed (only plain YAML data)")
+        if isinstance(node, yaml.MappingNode):
+            result: dict[Any, Any] = {}
+            for key_node, value_node in self._pairs(node):
+                if not isinstance(key_node, yaml.ScalarNode):
+                    raise self.error(key_node, "a mapping key must be a plain value")
+                key = self.scalars.construct_object(key_node)
+                if not isinstance(key, (str, int)) or isinstance(key, bool):
+                    key = str(key_node.value)
+                if key in result:
+                    raise self.error(key_node, f"duplicate key {key!r} (each key may appear once)")
+                result[key] = self.build(value_node, (*path, key))
+            return result
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+        try:
+            return self.scalars.construct_object(node)
+        except (yaml.YAMLError, ValueError, OverflowError) as err:
+            raise self.error(node, f"cannot read the value {node.value[:40]!r}: {err}") from None
+
+    def _pairs(self, node: yaml.MappingNode) -> list[tuple[yaml.Node, yaml.Node]]:
+        """The mapping's pairs with YAML merge keys (<<: *anchor) expanded, own keys first."""
+        own, merged = [], []
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+                for src in sources:
+                    if not isinstance(src, yaml.MappingNode):
+                        raise self.error(src, "a merge key (<<) needs a mapping")
+                    merged.extend(self._pairs(src))
+            else:
+                own.append((key_node, value_node))
+        keys = {k.value for k, _ in own}
+        return own + [(k, v) for k, v in merged if k.value not in keys]
+
+
+def parse_yaml(text: str, source: str = "<string>") -> tuple[Any, Positions]:
+    """Plain data and positions from YAML text, loaded safely."""
+    try:
+        node = yaml.compose(text, Loader=_LOADER)
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        where = Location(source, mark.line + 1, mark.column + 1) if mark else Location(source)
+        problem = err.problem or err.context or "invalid YAML"
+        raise SchemaError(f"invalid YAML: {problem}", location=where) from None
+    except yaml.YAMLError as err:
+        raise SchemaError(f"invalid YAML: {err}", location=Location(source)) from None
+    except RecursionError:
+        raise SchemaError("the YAML is nested too deeply", location=Location(source)) from None
+    if node is None:
+        raise SchemaError("the file is empty: an architecture needs name, input and layers", location=Location(source))
+    builder = _Builder(source)
+    try:
+        return builder.build(node, ()), builder.positions
+    except RecursionError:
+        raise SchemaError("the YAML is nested too deeply", location=Location(source)) from None
+
+
+# --- validation ------------------------------------------------------------------------------------
+
+
+def _layer_item(item: Any, index: int) -> tuple[str, dict[str, Any]]:
+    """(kind, fields) from a layer written as ``relu`` or ``{conv2d: {fields}}``."""
+    if isinstance(item, str):
+        return item, {}
+    if isinstance(item, Mapping) and len(item) == 1:
+        ((kind, fields),) = item.items()
+        if fields is None:
+            fields = {}
+        if not isinstance(kind, str):
+            raise SchemaError(f"layer {index + 1}: a layer kind must be a name, got {kind!r}")
+        if not isinstance(fields, Mapping):
+            raise SchemaError(f"{kind}: fields must be a mapping such as {{out_channels: 64}}, got {fields!r}")
+        return kind, dict(fields)
+    if isinstance(item, Mapping):
+        keys = ", ".join(map(str, item)) or "nothing"
+        raise SchemaError(
+            f"layer {index + 1}: a layer is one `kind: {{fields}}` mapping or a bare kind, got keys {keys} "
+            "(indent the fields under the kind)"
+        )
+    raise SchemaError(f"layer {index + 1}: a layer is a kind or a `kind: {{fields}}` mapping, got {item!r}")
+
+
+_TYPE_TAGS = {"int", "str", "float", "bool", "tuple", "list", "dict", "none", "literal", "union"}
+_INT_ERRORS = {"int_type", "int_from_float", "int_parsing", "string_type", "tuple_type"}
+_RANK = {"extra_forbidden": 0, "missing": 1, "value_error": 2, "literal_error": 3, "too_long": 4, "too_short": 4}
+
+
+def _explain(err: dict[str, Any], all_types: set[str]) -> str:
+    """One pydantic error as a short sentence."""
+    kind = err["type"]
+    value = err.get("input")
+    if kind == "extra_forbidden":
+        return "is not a field"
+    if kind == "missing":
+        return "is required"
+    if kind in _INT_ERRORS and all_types <= _INT_ERRORS and "int_type" in all_types | {"int_from_float"}:
+        return f"must be a whole number or an expression such as 64*k, got {value!r}"
+    if kind == "bool_type":
+        return f"must be true or false, got {value!r}"
+    msg = str(err["msg"])
+    if msg.startswith("Value error, "):
+        return msg[len("Value error, ") :]
+    text = f"{msg[0].lower()}{msg[1:]}"
+    if value is not None and not isinstance(value, (dict, list, tuple)):
+        return f"{text}, got {value!r}"
+    return text
+
+
+def _clean(loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A pydantic error location without the union-member tags it adds (``function-after[...]``)."""
+    return tuple(
+        p for p in loc if isinstance(p, int) or ("[" not in p and p not in _TYPE_TAGS and not p.startswith("function"))
+    )
+
+
+def _first_error(exc: ValidationError, allowed: list[str]) -> tuple[tuple[Any, ...], str]:
+    errors = exc.errors()
+    # A union reports one error per member; show the most specific one about the first field.
+    errors.sort(key=lambda e: _RANK.get(e["type"], 5))
+    err = errors[0]
+    loc = _clean(err["loc"])
+    same_field = {e["type"] for e in errors if _clean(e["loc"]) == loc}
+    message = _explain(err, same_field)
+    if err["type"] == "extra_forbidden" and loc:
+        message += _suggest(str(loc[-1]), allowed)
+    return loc, message
+
+
+def build(data: Any, positions: Positions | None = None, source: str = "<string>") -> Architecture:
+    """An :class:`Architecture` from plain data (as parsed from YAML), or a SchemaError saying where."""
+    positions = positions or {}
+
+    def where(*path: str | int) -> Location:
+        while path and path not in positions:
+            path = path[:-1]
+        line, column = positions.get(path, (None, None))
+        return Location(source, line, column)
+
+    if not isinstance(data, Mapping):
+        kind = "a list" if isinstance(data, list) else f"{type(data).__name__} {data!r}"[:60]
+        raise SchemaError(f"an architecture is a mapping with name, input and layers, not {kind}", location=where())
+    data = dict(data)
+    top_fields = list(Architecture.model_fields)
+    for key in data:
+        if key not in top_fields:
+            raise SchemaError(f"{key!r} is not a top-level field{_suggest(str(key), top_fields)}", location=where(key))
+    if "name" not in data:
+        data["name"] = Path(source).stem if source != "<string>" else "network"
+    raw_layers = data.get("layers")
+    if not isinstance(raw_layers, list) or not raw_layers:
+        raise SchemaError("layers must be a non-empty list of layers", location=where("layers"))
+    items = []
+    for i, item in enumerate(raw_layers):
+        try:
+            items.append(_layer_item(item, i))
+        except SchemaError as err:
+            raise err.at(where("layers", i)) from None
+    kinds = [k for k, _ in items]
+    given = [f.get("name") if isinstance(f.get("name"), str) else None for _, f in items]
+    names = assign_names(kinds, given)
+    layers = []
+    seen: dict[str, int] = {}
+    kind_names = sorted(KINDS)
+    for i, ((kind, fields), name) in enumerate(zip(items, names, strict=True)):
+        label = f"layer {name} ({kind})"
+        cls = KINDS.get(kind)
+        if cls is None:
+            raise SchemaError(f"unknown layer kind {kind!r}{_suggest(kind, kind_names)}", location=where("layers", i), layer=f"layer {i + 1}")
+        if name in seen:
+            raise SchemaError(f"the name {name!r} is already used by layer {seen[name] + 1}", location=where("layers", i, kind, "name"), layer=label)
+        seen[name] = i
+        try:
+            layers.append(cls.model_validate(fields))
+        except ValidationError as exc:
+            loc, message = _first_error(exc, list(cls.model_fields))
+            field = ".".join(str(p) for p in loc)
+            text = f"{field} {message}" if field else message
+            raise SchemaError(text, location=where("layers", i, kind, *loc), layer=label) from None
+    data["layers"] = layers
+    try:
+        arch = Architecture.model_validate(data)
+    except ValidationError as exc:
+        loc, message = _first_error(exc, top_fields)
+        raise SchemaError(f"{'.'.join(map(str, loc))} {message}", location=where(*loc)) from None
+    arch._source = source
+    arch._positions = positions
+    arch._names = tuple(names)
+    return arch
+
+
+# --- sources ---------------------------------------------------------------------------------------
+
+
+def bundled_dir() -> Path:
+    """The folder of bundled architectures: inside the installed package, or the checkout's."""
+    here = Path(__file__).resolve().parent
+    inside = here / "architectures"
+    return inside if inside.is_dir() else here.parent / "architectures"
+
+
+def bundled() -> dict[str, Path]:
+    """Bundled architecture names (file stems) and their files."""
+    folder = bundled_dir()
+    return {p.stem: p for p in sorted(folder.glob("*.yaml"))} if folder.is_dir() else {}
+
+
+def read_text(path: Path) -> str:
+    """A file's text, with a clear error for a missing file, a folder, a huge file or non-UTF-8 bytes."""
+    where = Location(str(path))
+    if not path.exists():
+        raise SchemaError("no such file", location=where)
+    if path.is_dir():
+        raise SchemaError("is a folder, not a YAML file", location=where)
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise SchemaError(f"the file has {size:,} bytes; the limit is {MAX_FILE_BYTES:,}", location=where)
+        raw = path.read_bytes()
+    except OSError as err:
+        raise SchemaError(f"cannot read the file: {err.strerror}", location=where) from None
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise SchemaError(f"not UTF-8 text (byte 0x{raw[err.start]:02x} at offset {err.start})", location=where) from None
+
+
+def load(source: str | Path | Mapping[str, Any]) -> Architecture:
+    """An architecture from a file path, a bundled name (``"vgg16"``), YAML text or a dict."""
+    if isinstance(source, Mapping):
+        return build(source)
+    if isinstance(source, Path):
+        return _load_file(source)
+    if not isinstance(source, str):
+        raise SchemaError(f"load() takes a path, a bundled name, YAML text or a dict, not {type(source).__name__}")
+    if "\n" in source or ":" in source and not Path(source).exists():
+        if len(source.encode()) > MAX_FILE_BYTES:
+            raise SchemaError(f"the text has more than {MAX_FILE_BYTES:,} bytes")
+        data, positions = parse_yaml(source)
+        return build(data, positions)
+    path = Path(source)
+    if path.exists() or path.suffix in (".yaml", ".yml") or "/" in source:
+        return _load_file(path)
+    zoo = bundled()
+    if source in zoo:
+        return _load_file(zoo[source])
+    raise SchemaError(
+        f"{source!r} is neither a file nor a bundled architecture{_suggest(source, list(zoo))}; "
+        "`cnncalc list` shows the bundled ones"
+    )
+
+
+def _load_file(path: Path) -> Architecture:
+    text = read_text(path)
+    data, positions = parse_yaml(text, str(path))
+    return build(data, positions, str(path))
+
+
+__all__ = ["Architecture", "CnncalcError", "SchemaError", "build", "bundled", "load", "parse_yaml"]
+
+
+def json_schema() -> dict[str, Any]:
+    """JSON Schema of the YAML format: top-level fields, and each layer as a bare kind or a
+    one-key ``{kind: {fields}}`` mapping."""
+    top = Architecture.model_json_schema()
+    defs: dict[str, Any] = dict(top.pop("$defs", {}))
+    variants: list[dict[str, Any]] = [{"type": "string", "enum": sorted(KINDS), "description": "A layer with default fields"}]
+    for kind, cls in sorted(KINDS.items()):
+        fields = cls.model_json_schema()
+        defs.update(fields.pop("$defs", {}))
+        fields["title"] = kind
+        fields["description"] = (cls.__doc__ or "").strip()
+        variants.append(
+            {
+                "type": "object",
+                "properties": {kind: {"anyOf": [fields, {"type": "null"}]}},
+                "required": [kind],
+                "additionalProperties": False,
+            }
+        )
+    top["properties"]["layers"] = {"type": "array", "minItems": 1, "items": {"anyOf": variants}}
+    top["required"] = ["input", "layers"]
+    top["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    top["title"] = "cnncalc architecture"
+    if defs:
+        top["$defs"] = defs
+    return top
