@@ -23,7 +23,7 @@ from .render.table import BY_KEY
 from .schema import Architecture, bundled, load
 
 
-class Assignment(click.ParamType):
+class Assignment(click.ParamType):  # type: ignore[type-arg]
     """``NAME=VALUE`` with a positive whole-number value, for ``--set H=224``."""
 
     name = "NAME=INT"
@@ -67,15 +67,25 @@ def output_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """--format, --columns and -o, shared by the commands that print a summary."""
 
     @click.option(
-        "--format", "fmt", type=click.Choice(list(FORMATS)), default="text", show_default=True,
+        "--format",
+        "fmt",
+        type=click.Choice(list(FORMATS)),
+        default="text",
+        show_default=True,
         help="Output format: a terminal table, Markdown or LaTeX for slides, CSV for spreadsheets, JSON for scripts.",
     )
     @click.option(
-        "--columns", metavar="KEYS",
+        "--columns",
+        metavar="KEYS",
         help=f"Comma-separated columns to show (not for json): {', '.join(BY_KEY)}.",
     )
-    @click.option("-o", "--output", "out", type=click.Path(dir_okay=False, path_type=Path),
-                  help="Write to this file (atomically) instead of standard output.")
+    @click.option(
+        "-o",
+        "--output",
+        "out",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Write to this file (atomically) instead of standard output.",
+    )
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         return command(*args, **kwargs)
@@ -123,13 +133,21 @@ def cli() -> None:
 
 @cli.command()
 @click.argument("file")
-@click.option("--set", "assignments", type=Assignment(), multiple=True, metavar="NAME=INT",
-              help="Give a symbol a value (repeatable), overriding the file's defaults.")
-@click.option("--symbolic", is_flag=True,
-              help="Keep symbols without a --set value symbolic instead of using the file's defaults.")
+@click.option(
+    "--set",
+    "assignments",
+    type=Assignment(),
+    multiple=True,
+    metavar="NAME=INT",
+    help="Give a symbol a value (repeatable), overriding the file's defaults.",
+)
+@click.option(
+    "--symbolic", is_flag=True, help="Keep symbols without a --set value symbolic instead of using the file's defaults."
+)
 @output_options
-def summarize(file: str, assignments: tuple[tuple[str, int], ...], symbolic: bool, fmt: str,
-              columns: str | None, out: Path | None) -> None:
+def summarize(
+    file: str, assignments: tuple[tuple[str, int], ...], symbolic: bool, fmt: str, columns: str | None, out: Path | None
+) -> None:
     """Per-layer output shape, parameters, MACs, activations, receptive field and the
     fully-connected comparison, with totals.
 

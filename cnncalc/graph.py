@@ -67,9 +67,13 @@ def evaluate(arch: Architecture, values: dict[str, int], symbolic: bool) -> Summ
             effect = layer.apply(shape, env)
         except FieldError as err:
             field = err.field or ""
-            raise err.at(arch.location("layers", i, layer.kind, field), f"layer {name} ({layer.kind}), input {shape_text(shape)}") from None
+            raise err.at(
+                arch.location("layers", i, layer.kind, field), f"layer {name} ({layer.kind}), input {shape_text(shape)}"
+            ) from None
         except CnncalcError as err:
-            raise err.at(arch.location("layers", i), f"layer {name} ({layer.kind}), input {shape_text(shape)}") from None
+            raise err.at(
+                arch.location("layers", i), f"layer {name} ({layer.kind}), input {shape_text(shape)}"
+            ) from None
 
         step = effect.rf
         if step == FLAT or (step != KEEP and not isinstance(step, Window)):

@@ -15,12 +15,12 @@ Conventions (stated again in every summary):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any, ClassVar, Literal, Union
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from .errors import CnncalcError, ExpressionError, ShapeError
-from .symbolic import Env, Expr, Value, ceildiv, equal, floordiv, minimum, parse
+from .symbolic import Env, Expr, Value, equal, floordiv, minimum, parse
 
 Shape = tuple[Value, ...]
 
@@ -36,9 +36,9 @@ def _parse_field(value: Any) -> Any:
 
 
 #: An integer field: a whole number, or an expression of symbols such as "64*k".
-Int = Annotated[Union[StrictInt, str], AfterValidator(_parse_field)]
+Int = Annotated[StrictInt | str, AfterValidator(_parse_field)]
 #: A field that is one integer for both spatial axes, or a pair [height, width].
-Pair = Union[Int, tuple[Int, Int]]
+Pair = Int | tuple[Int, Int]
 
 
 def _parse_padding(value: Any) -> Any:
@@ -46,7 +46,7 @@ def _parse_padding(value: Any) -> Any:
 
 
 #: Padding: an integer, a pair, or "same" / "valid" as in PyTorch's Conv2d.
-Padding = Union[tuple[Int, Int], Annotated[Union[StrictInt, str], AfterValidator(_parse_padding)]]
+Padding = tuple[Int, Int] | Annotated[StrictInt | str, AfterValidator(_parse_padding)]
 
 
 class FieldError(ShapeError):
@@ -150,18 +150,17 @@ def _window_output(size: Value, kernel: Value, stride: Value, pad_total: Value, 
     return floordiv(size + pad_total - kernel + stride, stride)
 
 
-def _check_fits(kind: str, size: tuple[Value, Value], pads: tuple[Value, Value], kernel: tuple[Value, Value]) -> None:
+def _check_fits(size: tuple[Value, Value], pads: tuple[Value, Value], kernel: tuple[Value, Value]) -> None:
     padded = (size[0] + pads[0], size[1] + pads[1])
     if all(isinstance(v, int) for v in (*padded, *kernel)) and (padded[0] < kernel[0] or padded[1] < kernel[1]):
         raise ShapeError(
-            f"{kind}: kernel {kernel[0]}x{kernel[1]} (with dilation) is larger than the padded input "
-            f"{padded[0]}x{padded[1]}"
+            f"kernel {kernel[0]}x{kernel[1]} (with dilation) is larger than the padded input {padded[0]}x{padded[1]}"
         )
 
 
-def _check_output(kind: str, out: tuple[Value, ...]) -> None:
+def _check_output(out: tuple[Value, ...]) -> None:
     if any(isinstance(v, int) and v < 1 for v in out):
-        raise ShapeError(f"{kind}: output size {'x'.join(str(v) for v in out)} is too small (below 1)")
+        raise ShapeError(f"output size {'x'.join(str(v) for v in out)} is too small (below 1)")
 
 
 class Conv2d(Layer):
@@ -200,15 +199,15 @@ class Conv2d(Layer):
             p = (0, 0) if self.padding == "valid" else self._values(env, "padding", 0)
             totals, left = (2 * p[0], 2 * p[1]), p
         if isinstance(groups, int) and isinstance(c, int) and c % groups:
-            raise ShapeError(f"conv2d: {c} input channels are not divisible by groups={groups}")
+            raise ShapeError(f"{c} input channels are not divisible by groups={groups}")
         if isinstance(groups, int) and isinstance(out_c, int) and out_c % groups:
             raise FieldError(f"out_channels={out_c} is not divisible by groups={groups}", field="out_channels")
-        _check_fits("conv2d", (h, w), totals, eff)
+        _check_fits((h, w), totals, eff)
         out = (
             _window_output(h, eff[0], s[0], totals[0], False, left[0]),
             _window_output(w, eff[1], s[1], totals[1], False, left[1]),
         )
-        _check_output("conv2d", out)
+        _check_output(out)
         fan_in = k[0] * k[1] * _exact_div(c, groups)
         params = fan_in * out_c + (out_c if self.bias else 0)
         return Effect(
@@ -252,11 +251,9 @@ class _Pool(Layer):
                     f"padding {pad} is more than half the kernel ({lim}); PyTorch allows at most half",
                     field="padding",
                 )
-        _check_fits(self.kind, (h, w), (2 * p[0], 2 * p[1]), eff)
-        out = tuple(
-            _window_output(size, eff[i], s[i], 2 * p[i], self.ceil_mode, p[i]) for i, size in enumerate((h, w))
-        )
-        _check_output(self.kind, out)
+        _check_fits((h, w), (2 * p[0], 2 * p[1]), eff)
+        out = tuple(_window_output(size, eff[i], s[i], 2 * p[i], self.ceil_mode, p[i]) for i, size in enumerate((h, w)))
+        _check_output(out)
         return Effect(output=(c, *out), rf=Window(eff, s, p))
 
 
@@ -289,7 +286,7 @@ class AvgPool2d(_Pool):
 
 
 class _AdaptivePool(Layer):
-    output_size: Union[Int, tuple[Int | None, Int | None]]
+    output_size: Int | tuple[Int | None, Int | None]
 
     def apply(self, x: Shape, env: Env) -> Effect:
         c, h, w = self._spatial(x)
@@ -411,7 +408,7 @@ class Flatten(Layer):
         end = self.end_dim + rank if self.end_dim < 0 else self.end_dim
         if not 1 <= start <= end < rank:
             raise FieldError(
-                f"flatten: start_dim={self.start_dim}, end_dim={self.end_dim} do not select dimensions 1.."
+                f"start_dim={self.start_dim}, end_dim={self.end_dim} do not select dimensions 1.."
                 f"{rank - 1} of a batch of {list(x)} (dimension 0 is the batch)",
                 field="start_dim",
             )
@@ -441,7 +438,9 @@ class Linear(Layer):
             )
         out = self._value(env, "out_features")
         n = x[0]
-        return Effect(output=(out,), params=n * out + (out if self.bias else 0), macs=n * out, rf=FLAT, fan_in=n, bias=self.bias)
+        return Effect(
+            output=(out,), params=n * out + (out if self.bias else 0), macs=n * out, rf=FLAT, fan_in=n, bias=self.bias
+        )
 
 
 class _Activation(Layer):
@@ -546,4 +545,4 @@ KINDS: dict[str, type[Layer]] = {
     )
 }
 
-__all__ = ["KINDS", "Effect", "Expr", "FieldError", "Layer", "Shape", "Window", "CnncalcError"]
+__all__ = ["KINDS", "CnncalcError", "Effect", "Expr", "FieldError", "Layer", "Shape", "Window"]

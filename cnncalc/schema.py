@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Union
+from typing import TYPE_CHECKING, Annotated, Any
 
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, StrictInt, ValidationError
@@ -28,7 +28,7 @@ MAX_FILE_BYTES = 5 * 2**20
 MAX_NODES = 200_000
 MAX_NESTING = 64
 
-Path_ = tuple[Union[str, int], ...]
+Path_ = tuple[str | int, ...]
 Positions = dict[Path_, tuple[int, int]]
 
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml parses ~7x faster
@@ -250,10 +250,10 @@ def _layer_item(item: Any, index: int) -> tuple[str, dict[str, Any]]:
 
 _TYPE_TAGS = {"int", "str", "float", "bool", "tuple", "list", "dict", "none", "literal", "union"}
 _INT_ERRORS = {"int_type", "int_from_float", "int_parsing", "string_type", "tuple_type"}
-_RANK = {"extra_forbidden": 0, "missing": 1, "value_error": 2, "literal_error": 3, "too_long": 4, "too_short": 4}
+_RANK = {"extra_forbidden": 0, "value_error": 1, "too_long": 2, "too_short": 2, "missing": 3, "literal_error": 4}
 
 
-def _explain(err: dict[str, Any], all_types: set[str]) -> str:
+def _explain(err: Any, all_types: set[str]) -> str:
     """One pydantic error as a short sentence."""
     kind = err["type"]
     value = err.get("input")
@@ -261,6 +261,8 @@ def _explain(err: dict[str, Any], all_types: set[str]) -> str:
         return "is not a field"
     if kind == "missing":
         return "is required"
+    if kind in ("too_short", "too_long") and isinstance(value, (list, tuple)):
+        return f"needs 2 values [height, width] or one for both, got {list(value)}"
     if kind in _INT_ERRORS and all_types <= _INT_ERRORS and "int_type" in all_types | {"int_from_float"}:
         return f"must be a whole number or an expression such as 64*k, got {value!r}"
     if kind == "bool_type":
@@ -289,6 +291,9 @@ def _first_error(exc: ValidationError, allowed: list[str]) -> tuple[tuple[Any, .
     loc = _clean(err["loc"])
     same_field = {e["type"] for e in errors if _clean(e["loc"]) == loc}
     message = _explain(err, same_field)
+    if err["type"] == "missing" and loc and isinstance(loc[-1], int):
+        # A pair with one value: [3] where [height, width] was meant.
+        loc, message = loc[:-1], "needs 2 values [height, width], or one number for both"
     if err["type"] == "extra_forbidden" and loc:
         message += _suggest(str(loc[-1]), allowed)
     return loc, message
@@ -333,9 +338,17 @@ def build(data: Any, positions: Positions | None = None, source: str = "<string>
         label = f"layer {name} ({kind})"
         cls = KINDS.get(kind)
         if cls is None:
-            raise SchemaError(f"unknown layer kind {kind!r}{_suggest(kind, kind_names)}", location=where("layers", i), layer=f"layer {i + 1}")
+            raise SchemaError(
+                f"unknown layer kind {kind!r}{_suggest(kind, kind_names)}",
+                location=where("layers", i),
+                layer=f"layer {i + 1}",
+            )
         if name in seen:
-            raise SchemaError(f"the name {name!r} is already used by layer {seen[name] + 1}", location=where("layers", i, kind, "name"), layer=label)
+            raise SchemaError(
+                f"the name {name!r} is already used by layer {seen[name] + 1}",
+                location=where("layers", i, kind, "name"),
+                layer=label,
+            )
         seen[name] = i
         try:
             layers.append(cls.model_validate(fields))
@@ -389,7 +402,9 @@ def read_text(path: Path) -> str:
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as err:
-        raise SchemaError(f"not UTF-8 text (byte 0x{raw[err.start]:02x} at offset {err.start})", location=where) from None
+        raise SchemaError(
+            f"not UTF-8 text (byte 0x{raw[err.start]:02x} at offset {err.start})", location=where
+        ) from None
 
 
 def load(source: str | Path | Mapping[str, Any]) -> Architecture:
@@ -400,7 +415,7 @@ def load(source: str | Path | Mapping[str, Any]) -> Architecture:
         return _load_file(source)
     if not isinstance(source, str):
         raise SchemaError(f"load() takes a path, a bundled name, YAML text or a dict, not {type(source).__name__}")
-    if "\n" in source or ":" in source and not Path(source).exists():
+    if "\n" in source or (":" in source and not Path(source).exists()):
         if len(source.encode()) > MAX_FILE_BYTES:
             raise SchemaError(f"the text has more than {MAX_FILE_BYTES:,} bytes")
         data, positions = parse_yaml(source)
@@ -431,7 +446,9 @@ def json_schema() -> dict[str, Any]:
     one-key ``{kind: {fields}}`` mapping."""
     top = Architecture.model_json_schema()
     defs: dict[str, Any] = dict(top.pop("$defs", {}))
-    variants: list[dict[str, Any]] = [{"type": "string", "enum": sorted(KINDS), "description": "A layer with default fields"}]
+    variants: list[dict[str, Any]] = [
+        {"type": "string", "enum": sorted(KINDS), "description": "A layer with default fields"}
+    ]
     for kind, cls in sorted(KINDS.items()):
         fields = cls.model_json_schema()
         defs.update(fields.pop("$defs", {}))

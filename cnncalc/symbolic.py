@@ -195,8 +195,8 @@ def evaluate(expr: Expr, values: dict[str, int], symbolic: bool) -> Value:
     for name in expr.names:
         if name not in values and not symbolic:
             raise ExpressionError(
-                f"{expr.text!r} uses {name}, which has no value: give one with --set {name}=... "
-                "(or summarize(..., {name}=...)), or ask for a symbolic summary"
+                f"{name} has no value: give one with --set {name}=... (in Python: summarize({name}=...)), "
+                f"a default in `symbols:`, or ask for a symbolic summary"
             )
     result = _eval(expr.tree, values, expr.text)
     return simplify_integer(result)
@@ -233,7 +233,7 @@ def _eval(node: tuple[Any, ...], values: dict[str, int], text: str) -> Any:
     elif op == "floordiv":
         if isinstance(b, int) and b == 0:
             raise ExpressionError(f"{text!r} divides by zero")
-        if isinstance(a, int) and isinstance(b, int) or not isinstance(b, int) or b > 0:
+        if (isinstance(a, int) and isinstance(b, int)) or not isinstance(b, int) or b > 0:
             result = floordiv(a, b)
         else:
             result = _sp().floor(a / _sp().Integer(b))
@@ -255,7 +255,7 @@ def simplify_integer(value: Any) -> Value:
         return value
     if getattr(value, "is_Integer", False):
         return int(value)
-    return value  # type: ignore[no-any-return]
+    return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,11 +265,11 @@ class Env:
     values: dict[str, int]
     symbolic: bool
 
-    def resolve(self, value: int | Expr) -> Value:
-        """The value of a field: an int as it is, an :class:`Expr` evaluated."""
+    def resolve(self, value: int | str | Expr) -> Value:
+        """The value of a field: an int as it is, an :class:`Expr` (or expression text) evaluated."""
         if isinstance(value, int):
             return value
-        return evaluate(value, self.values, self.symbolic)
+        return evaluate(parse(value) if isinstance(value, str) else value, self.values, self.symbolic)
 
 
 def is_int(value: Any) -> bool:
@@ -310,7 +310,7 @@ def _floor(arg: Any) -> Value:
     if arg.is_integer:
         return simplify_integer(arg)
     # The argument is already canonical here; skipping floor's evaluation saves ~1 ms a call.
-    return sp.floor(arg, evaluate=False)  # type: ignore[no-any-return]
+    return sp.floor(arg, evaluate=False)
 
 
 def ceildiv(num: Value, den: Value) -> Value:
@@ -351,7 +351,7 @@ def half(value: Value) -> Value | float:
 def total(values: list[Value]) -> Value:
     """The sum of ``values``, built in one step (sympy's Add of many terms, or a plain sum)."""
     if all(isinstance(v, int) for v in values):
-        return sum(values)  # type: ignore[arg-type]
+        return sum(values)
     return simplify_integer(_sp().Add(*values))
 
 

@@ -9,8 +9,18 @@ from ..symbolic import to_latex
 from .table import cell_text, grid, select, title, total_cells, total_lines
 from .text import NOTES
 
-_SPECIAL = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{", "}": r"\}",
-            "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "\\": r"\textbackslash{}"}
+_SPECIAL = {
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+    "\\": r"\textbackslash{}",
+}
 
 
 def escape(text: str) -> str:
@@ -46,7 +56,9 @@ def render(summary: Summary, columns: list[str] | None = None) -> str:
         " & ".join(escape(c.header) for c in cols) + r" \\",
         "\\midrule",
     ]
-    lines += [" & ".join(_cell(v, c.kind) for v, c in zip(row, cols, strict=True)) + r" \\" for row in grid(summary, cols)]
+    lines += [
+        " & ".join(_cell(v, c.kind) for v, c in zip(row, cols, strict=True)) + r" \\" for row in grid(summary, cols)
+    ]
     total = [_cell(v, c.kind) if v is not None else "" for v, c in zip(total_cells(summary, cols), cols, strict=True)]
     total[0] = "Total"
     lines += ["\\midrule", " & ".join(total) + r" \\", "\\bottomrule", "\\end{tabular}"]

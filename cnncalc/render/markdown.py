@@ -25,7 +25,12 @@ def render(summary: Summary, columns: list[str] | None = None) -> str:
         return "| " + " | ".join(t.replace("|", "\\|") for t in texts) + " |"
 
     align = ["---" if c.kind == "name" else "---:" for c in cols]
-    lines = [f"**{title(summary)}**", "", "| " + " | ".join(c.header for c in cols) + " |", "| " + " | ".join(align) + " |"]
+    lines = [
+        f"**{title(summary)}**",
+        "",
+        "| " + " | ".join(c.header for c in cols) + " |",
+        "| " + " | ".join(align) + " |",
+    ]
     lines += [row(r) for r in grid(summary, cols)]
     total = total_cells(summary, cols)
     total[0] = "total"

@@ -79,7 +79,7 @@ def same_pair(value: Any) -> bool:
 
 
 def title(summary: Summary) -> str:
-    """"VGG16, input [3, 224, 224] (H=224, W=224)": the network, its input and symbol values."""
+    """ "VGG16, input [3, 224, 224] (H=224, W=224)": the network, its input and symbol values."""
     from ..symbolic import to_text
 
     shape = "[" + ", ".join(to_text(v) for v in summary.input) + "]"
@@ -133,7 +133,9 @@ def _scalar(value: Any, number: Callable[[int], str], expr: Callable[[Any], str]
     return expr(value)
 
 
-def total_lines(summary: Summary, number: Callable[[int], str] = lambda n: f"{n:,}", expr: Callable[[Any], str] | None = None) -> list[tuple[str, str]]:
+def total_lines(
+    summary: Summary, number: Callable[[int], str] = lambda n: f"{n:,}", expr: Callable[[Any], str] | None = None
+) -> list[tuple[str, str]]:
     """(label, text) for each total, with MACs also in G for the numeric case."""
     t = summary.total
 
