@@ -1,0 +1,29 @@
+"""Shared test helpers: the CLI runner and the --update-golden flag."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from cnncalc.cli import cli
+
+ROOT = Path(__file__).resolve().parent.parent
+ARCHITECTURES = ROOT / "architectures"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden", action="store_true", help="rewrite tests/golden/* from the current output (review the diff)"
+    )
+
+
+@pytest.fixture
+def update_golden(request: pytest.FixtureRequest) -> bool:
+    return bool(request.config.getoption("--update-golden"))
+
+
+def run(*args: str) -> Result:
+    """Run the cnncalc CLI in-process; stderr is kept apart from stdout."""
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
