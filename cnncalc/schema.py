@@ -30,6 +30,8 @@ MAX_NESTING = 64
 
 Path_ = tuple[str | int, ...]
 Positions = dict[Path_, tuple[int, int]]
+#: A path ending in KEY is the position of a mapping key rather than of its value.
+KEY = "\0key"
 
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml parses ~7x faster
 _STANDARD_TAGS = {
@@ -176,6 +178,7 @@ class _Builder:
                     key = str(key_node.value)
                 if key in result:
                     raise self.error(key_node, f"duplicate key {key!r} (each key may appear once)")
+                self.positions[(*path, key, KEY)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
                 result[key] = self.build(value_node, (*path, key))
             return result
         if isinstance(node, yaml.SequenceNode):
@@ -316,7 +319,9 @@ def build(data: Any, positions: Positions | None = None, source: str = "<string>
     top_fields = list(Architecture.model_fields)
     for key in data:
         if key not in top_fields:
-            raise SchemaError(f"{key!r} is not a top-level field{_suggest(str(key), top_fields)}", location=where(key))
+            raise SchemaError(
+                f"{key!r} is not a top-level field{_suggest(str(key), top_fields)}", location=where(key, KEY)
+            )
     if "name" not in data:
         data["name"] = Path(source).stem if source != "<string>" else "network"
     raw_layers = data.get("layers")
@@ -356,7 +361,8 @@ def build(data: Any, positions: Positions | None = None, source: str = "<string>
             loc, message = _first_error(exc, list(cls.model_fields))
             field = ".".join(str(p) for p in loc)
             text = f"{field} {message}" if field else message
-            raise SchemaError(text, location=where("layers", i, kind, *loc), layer=label) from None
+            at = (*loc, KEY) if message.startswith("is not a field") else loc
+            raise SchemaError(text, location=where("layers", i, kind, *at), layer=label) from None
     data["layers"] = layers
     try:
         arch = Architecture.model_validate(data)

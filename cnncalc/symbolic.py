@@ -375,13 +375,42 @@ def substitute(value: Any, values: dict[str, int]) -> Any:
     return result
 
 
+@cache
+def _pretty_floor(f: Any) -> Any:
+    sp = _sp()
+    return sp.floor(sp.factor_terms(f.args[0]), evaluate=False)
+
+
+def pretty(value: Any) -> Any:
+    """``value`` with floor arguments over a common denominator, for printing: floor(H/4 - 3/4)
+    prints as floor((H - 3)/4). The same number; only its printed form changes."""
+    floors = value.atoms(_sp().floor)
+    if not floors:
+        return value
+    return value.xreplace({f: _pretty_floor(f) for f in floors})
+
+
 def to_text(value: Any) -> str:
-    """A value in sympy's own syntax (``floor(H/32)``), or the number as digits."""
+    """A value in sympy's own syntax (``floor((H - 31)/32)``), or the number as digits."""
     if isinstance(value, (int, float)):
         return str(value)
-    return str(_sp().sstr(value))
+    return str(_sp().sstr(pretty(value)))
 
 
 def to_latex(value: Any) -> str:
-    """A value through sympy's LaTeX printer."""
-    return str(_sp().latex(value))
+    """A value through sympy's LaTeX printer (numbers as digits)."""
+    if isinstance(value, (int, float)):
+        return str(value)
+    return str(_sp().latex(pretty(value)))
+
+
+def factor(value: Any) -> Any:
+    """``value`` factored (sympy's factor), e.g. for a ratio of two polynomials."""
+    return simplify_integer(_sp().factor(value))
+
+
+def is_symbolic(value: Any) -> bool:
+    """Whether ``value`` (or any item of a tuple) is a sympy expression rather than a number."""
+    if isinstance(value, tuple):
+        return any(is_symbolic(v) for v in value)
+    return not (value is None or isinstance(value, (int, float, str)))

@@ -19,9 +19,7 @@ import cnncalc
 from cnncalc.errors import ShapeError
 from cnncalc.report import ReceptiveField
 
-SETTINGS = settings(
-    max_examples=150, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+SETTINGS = settings(max_examples=150, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @st.composite

@@ -37,10 +37,11 @@ def _math(value: Any) -> str:
 
 
 def _cell(value: Any, kind: str) -> str:
-    text = cell_text(value, kind, number=_number, expr=_math, times=r"$\times$")
-    if text is None:
-        return "--"
-    return escape(text) if kind == "name" else text.replace("$$", "")
+    """A cell; everything but names is set in math mode, so shapes read 64 \\times H \\times W."""
+    if kind == "name":
+        return escape(str(value))
+    text = cell_text(value, kind, number=_number, expr=to_latex, times=r" \times ")
+    return "--" if text is None else f"${text}$"
 
 
 def render(summary: Summary, columns: list[str] | None = None) -> str:

@@ -5,13 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from ..report import Summary
-from ..symbolic import to_text
+from ..symbolic import is_symbolic, to_text
 from .table import cell_text, grid, select, title, total_cells, total_lines
 from .text import NOTES
 
 
-def _code(value: Any) -> str:
-    return f"`{to_text(value)}`"
+def _cell(value: Any, kind: str) -> str:
+    """A cell; one with symbols is one code span (`64xfloor(H/2)xfloor(W/2)`), so * is not emphasis."""
+    text = cell_text(value, kind) or ""
+    return f"`{text}`" if kind != "name" and is_symbolic(value) else text
 
 
 def render(summary: Summary, columns: list[str] | None = None) -> str:
@@ -19,7 +21,7 @@ def render(summary: Summary, columns: list[str] | None = None) -> str:
     cols = select(columns)
 
     def row(cells: list[Any], bold: bool = False) -> str:
-        texts = [cell_text(v, c.kind, expr=_code) or "" for v, c in zip(cells, cols, strict=True)]
+        texts = [_cell(v, c.kind) for v, c in zip(cells, cols, strict=True)]
         if bold:
             texts = [f"**{t}**" if t else "" for t in texts]
         return "| " + " | ".join(t.replace("|", "\\|") for t in texts) + " |"
@@ -36,6 +38,6 @@ def render(summary: Summary, columns: list[str] | None = None) -> str:
     total[0] = "total"
     lines.append(row(total, bold=True))
     lines.append("")
-    lines += [f"- Total {label}: {value}" for label, value in total_lines(summary, expr=_code)]
+    lines += [f"- Total {label}: {value}" for label, value in total_lines(summary, expr=lambda v: f"`{to_text(v)}`")]
     lines += [f"- {note}" for note in NOTES]
     return "\n".join(lines) + "\n"

@@ -24,11 +24,14 @@ class Column:
 
 
 def _ratio(big: Any, small: Any) -> Any:
+    """big/small: a float for numbers, a factored expression when symbolic."""
     if big is None or small in (None, 0):
         return None
     if isinstance(big, int) and isinstance(small, int):
         return big / small
-    return big / small
+    from ..symbolic import factor
+
+    return factor(big / small)
 
 
 COLUMNS: tuple[Column, ...] = (
@@ -119,7 +122,7 @@ def cell_text(
     if kind == "ratio":
         if isinstance(value, float):
             return (f"{round(value):,}" if value >= 10 else f"{value:.2f}") + times
-        return expr(value) + times
+        return expr(value)
     return _scalar(value, number, expr)
 
 
