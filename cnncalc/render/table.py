@@ -118,6 +118,8 @@ def cell_text(
     if kind == "pair":
         if same_pair(value):
             return _scalar(value[0], number, expr)
+        if not all(isinstance(v, (int, float)) for v in value):
+            return "[" + ", ".join(_scalar(v, number, expr) for v in value) + "]"
         return times.join(_scalar(v, number, expr) for v in value)
     if kind == "ratio":
         if isinstance(value, float):
@@ -136,6 +138,14 @@ def _scalar(value: Any, number: Callable[[int], str], expr: Callable[[Any], str]
     return expr(value)
 
 
+def si(n: int) -> str:
+    """1,234,567,890 as "1.23 G" (K, M, G, T), for reading magnitudes at a glance."""
+    for factor, unit in ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "K")):
+        if abs(n) >= factor:
+            return f"{n / factor:.2f} {unit}"
+    return str(n)
+
+
 def total_lines(
     summary: Summary, number: Callable[[int], str] = lambda n: f"{n:,}", expr: Callable[[Any], str] | None = None
 ) -> list[tuple[str, str]]:
@@ -147,7 +157,7 @@ def total_lines(
 
     macs = show(t.macs)
     if isinstance(t.macs, int):
-        macs += f" ({t.macs / 1e9:.2f} G)"
+        macs += f" ({si(t.macs)})"
     params = show(t.params)
     if t.trainable_params != t.params:
         params += f" ({show(t.trainable_params)} trainable)"

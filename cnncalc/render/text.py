@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..report import Summary
+from ..symbolic import is_symbolic
 from .table import cell_text, grid, select, title, total_cells, total_lines
 
 #: Short forms of the conventions printed under the table.
@@ -20,8 +21,12 @@ def render(summary: Summary, columns: list[str] | None = None) -> str:
     cols = select(columns)
     header = [c.header for c in cols]
     body = [[cell_text(v, c.kind) or "-" for v, c in zip(row, cols, strict=True)] for row in grid(summary, cols)]
-    foot = [cell_text(v, c.kind) or "" for v, c in zip(total_cells(summary, cols), cols, strict=True)]
+    totals = total_cells(summary, cols)
+    symbolic = is_symbolic(tuple(totals))
+    foot = [cell_text(v, c.kind) or "" for v, c in zip(totals, cols, strict=True)]
     foot[0] = "total"
+    if symbolic:
+        foot = [""] * len(cols)
     widths = [max(len(r[i]) for r in [header, *body, foot]) for i in range(len(cols))]
     left = {"name"}
 
@@ -32,6 +37,9 @@ def render(summary: Summary, columns: list[str] | None = None) -> str:
 
     rule = "  ".join("-" * w for w in widths)
     out = [title(summary), "", line(header), rule, *(line(r) for r in body), rule, line(foot), ""]
+    if symbolic:
+        # Symbolic totals are long sums: they are listed below instead of widening every column.
+        out[-3:] = [rule, ""]
     out += [f"Total {label}: {value}" for label, value in total_lines(summary)]
     out += ["", *NOTES]
     return "\n".join(out) + "\n"

@@ -1,0 +1,39 @@
+"""The README tests itself: its two set-up commands are the ones CI runs, its Python examples run,
+and the CLI lines it shows are what cnncalc prints."""
+
+from __future__ import annotations
+
+import re
+
+from .conftest import ROOT, run
+
+README = (ROOT / "README.md").read_text()
+
+
+def test_readme_starts_with_the_two_commands_and_ci_runs_the_second() -> None:
+    block = re.search(r"```sh\n(.*?)```", README, re.S)
+    assert block is not None and README.index(block.group(0)) < 40
+    install, test = block.group(1).strip().splitlines()
+    assert install == "pip install . && cnncalc summarize vgg16"
+    ci = (ROOT / ".ci" / "run").read_text().strip().splitlines()
+    assert ci[-1] == test
+
+
+def test_python_examples_run() -> None:
+    namespace: dict[str, object] = {}
+    blocks = re.findall(r"```python\n(.*?)```", README, re.S)
+    assert len(blocks) >= 2
+    for code in blocks:
+        exec(compile(code, "README.md", "exec"), namespace)  # the README's own examples, not user input
+    assert str(namespace["net"].summarize(symbolic=True).total.params) == "4608*k**2 + 480*k"  # type: ignore[attr-defined]
+
+
+def test_shown_cli_output_matches() -> None:
+    shown = re.search(r"```text\n\$ cnncalc summarize vgg16 (.*?)\n(.*?)```", README, re.S)
+    assert shown is not None
+    actual = run("summarize", "vgg16", *shown.group(1).split()).stdout.splitlines()
+    for line in shown.group(2).splitlines():
+        if line != "...":
+            assert line in actual, line
+    alexnet = run("summarize", "alexnet", "--symbolic", "--columns", "name,output,macs").stdout
+    assert "pool3     256xfloor((H - 31)/32)xfloor((W - 31)/32)" in alexnet
