@@ -173,7 +173,7 @@ def validate(file: str) -> None:
     missing = arch.symbol_names - set(arch.symbols)
     arch.summarize(symbolic=bool(missing))
     where = "symbolically" if missing else "at the default values"
-    click.echo(f"{arch.source}: ok ({arch.name}, {len(arch.layers)} layers, shapes checked {where})")
+    click.echo(f"{arch.source}: ok ({arch.name}, {len(arch.nodes)} layers, shapes checked {where})")
 
 
 @cli.command("list")

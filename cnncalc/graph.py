@@ -1,25 +1,30 @@
-"""Evaluation: threads shapes and receptive fields through an architecture's layers.
+"""Evaluation: threads shapes and receptive fields through an architecture's expanded nodes.
 
-Each layer's rule (``Layer.apply``) sees only its input shape; this module adds what needs the
-whole chain (receptive fields, the dense and locally-connected comparisons, totals) and places
-every error at its file, line and layer.
+Each layer's rule (``Layer.apply``) sees only its input shapes; this module adds what needs the
+whole graph (receptive fields, the dense and locally-connected comparisons, totals) and places every
+error at its file, line and layer.
 
 Receptive fields follow Araujo, Norris and Sim, "Computing Receptive Fields of Convolutional Neural
 Networks" (Distill, 2019): for a window of effective kernel k, stride s and left padding p,
-size' = size + (k-1)*jump, jump' = jump*s, start' = start + ((k-1)/2 - p)*jump.
+size' = size + (k-1)*jump, jump' = jump*s, start' = start + ((k-1)/2 - p)*jump. A merge takes the
+largest size over its inputs; inputs that disagree on jump or start make it unaligned.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from .blocks import IN_CHANNELS, Scope
 from .errors import CnncalcError, ShapeError
 from .layers import FLAT, KEEP, FieldError, Window
 from .report import CONVENTIONS, LayerRow, ReceptiveField, Summary, Totals
-from .symbolic import Env, Value, half, to_text
+from .symbolic import Env, Value, equal, half, maximum, to_text
 
 if TYPE_CHECKING:
     from .schema import Architecture
+
+#: Receptive-field state of one output: (size, jump, 2*start) per axis, and whether aligned.
+RF = tuple[tuple[Value, Value], tuple[Value, Value], tuple[Value, Value], bool]
 
 
 def shape_text(shape: tuple[Value, ...]) -> str:
@@ -32,6 +37,36 @@ def _product(values: tuple[Value, ...]) -> Value:
     for v in values:
         result = result * v
     return result
+
+
+def _merge_rf(fields: list[RF | None]) -> RF | None:
+    """The largest field over the inputs; unaligned when their jumps or starts differ."""
+    if any(f is None for f in fields):
+        return None
+    first = fields[0]
+    assert first is not None
+    aligned = all(
+        f[3] and equal(f[1][i], first[1][i]) and equal(f[2][i], first[2][i]) for f in fields if f for i in (0, 1)
+    )
+    size = tuple(maximum(*(f[0][i] for f in fields if f)) for i in (0, 1))
+    return ((size[0], size[1]), first[1], first[2], aligned)
+
+
+def _step(rf: RF | None, step: Any) -> RF | None:
+    if step == FLAT or (step != KEEP and not isinstance(step, Window)):
+        return None
+    if not isinstance(step, Window) or rf is None:
+        return rf
+    size, jump, start2, aligned = rf
+    return (
+        (size[0] + (step.kernel[0] - 1) * jump[0], size[1] + (step.kernel[1] - 1) * jump[1]),
+        (jump[0] * step.stride[0], jump[1] * step.stride[1]),
+        (
+            start2[0] + (step.kernel[0] - 1 - 2 * step.padding[0]) * jump[0],
+            start2[1] + (step.kernel[1] - 1 - 2 * step.padding[1]) * jump[1],
+        ),
+        aligned,
+    )
 
 
 def evaluate(arch: Architecture, values: dict[str, int], symbolic: bool) -> Summary:
@@ -54,71 +89,77 @@ def evaluate(arch: Architecture, values: dict[str, int], symbolic: bool) -> Summ
         if isinstance(dim, int) and dim < 1:
             raise ShapeError(f"input size {dim} must be at least 1", location=arch.location("input", i))
         shape = (*shape, dim)
+    network_input = shape
+    input_rf: RF | None = ((1, 1), (1, 1), (0, 0), True) if len(shape) == 3 else None
 
-    # Receptive field state per spatial axis; start is kept doubled so it stays a whole number.
-    rf: tuple[tuple[Value, Value], tuple[Value, Value], tuple[Value, Value]] | None = None
-    if len(shape) == 3:
-        rf = ((1, 1), (1, 1), (0, 0))
+    envs: dict[int, Env] = {}
 
+    def scope_env(scope: Scope | None) -> Env:
+        """Block arguments are evaluated where the block is called; the body sees them and the
+        file's symbols (lexical scope)."""
+        if scope is None:
+            return env
+        cached = envs.get(id(scope))
+        if cached is None:
+            caller = scope_env(scope.caller)
+            bound = {k: v if isinstance(v, bool) else caller.resolve(v) for k, v in scope.args.items()}
+            cached = envs[id(scope)] = Env({**env.values, **bound}, symbolic)
+        return cached
+
+    nodes = arch.nodes
+    shapes: list[tuple[Value, ...]] = []
+    fields: list[RF | None] = []
     rows: list[LayerRow] = []
     weighted: list[bool] = []
-    for i, (layer, name) in enumerate(zip(arch.layers, arch.layer_names, strict=True)):
+    for node in nodes:
+        layer = node.layer
+        ins = [network_input if i < 0 else shapes[i] for i in node.inputs]
+        label = f"layer {node.name} ({layer.kind}), input {' and '.join(shape_text(x) for x in ins)}"
         try:
-            effect = layer.apply(shape, env)
+            node_env = scope_env(node.scope)
+            if node.uses_in_channels:
+                node_env = Env({**node_env.values, IN_CHANNELS: ins[0][0]}, symbolic)
+            effect = layer.apply(ins[0], node_env) if len(ins) == 1 else layer.apply_many(ins, node_env)
         except FieldError as err:
-            field = err.field or ""
-            raise err.at(
-                arch.location("layers", i, layer.kind, field), f"layer {name} ({layer.kind}), input {shape_text(shape)}"
-            ) from None
+            raise err.at(arch.location(*node.path, err.field or ""), label) from None
         except CnncalcError as err:
-            raise err.at(
-                arch.location("layers", i), f"layer {name} ({layer.kind}), input {shape_text(shape)}"
-            ) from None
+            raise err.at(arch.location(*node.path[:-1]), label) from None
 
-        step = effect.rf
-        if step == FLAT or (step != KEEP and not isinstance(step, Window)):
-            rf = None
-        elif isinstance(step, Window) and rf is not None:
-            size, jump, start2 = rf
-            rf = (
-                (size[0] + (step.kernel[0] - 1) * jump[0], size[1] + (step.kernel[1] - 1) * jump[1]),
-                (jump[0] * step.stride[0], jump[1] * step.stride[1]),
-                (
-                    start2[0] + (step.kernel[0] - 1 - 2 * step.padding[0]) * jump[0],
-                    start2[1] + (step.kernel[1] - 1 - 2 * step.padding[1]) * jump[1],
-                ),
-            )
-
+        in_fields = [input_rf if i < 0 else fields[i] for i in node.inputs]
+        rf = _step(in_fields[0] if len(in_fields) == 1 else _merge_rf(in_fields), effect.rf)
+        x = ins[0]
         out = effect.output
         activations = _product(out)
         fc = local = None
         if effect.fan_in is not None:
             bias = activations if effect.bias else 0
-            local = activations * effect.fan_in + bias
-            if len(shape) == 3:
-                fc = _product(shape) * activations + bias
+            if len(x) == 3:
+                local = activations * effect.fan_in + bias
+                fc = _product(x) * activations + bias
+        shapes.append(out)
+        fields.append(rf)
         rows.append(
             LayerRow(
-                name=name,
+                name=node.name,
                 kind=layer.kind,
-                input=shape,
+                input=x,
                 output=out,
                 params=effect.params,
                 trainable_params=effect.params if layer.trainable else 0,
                 macs=effect.macs,
                 activations=activations,
-                rf=None if rf is None else ReceptiveField(rf[0], rf[1], (half(rf[2][0]), half(rf[2][1]))),
+                rf=None if rf is None else ReceptiveField(rf[0], rf[1], (half(rf[2][0]), half(rf[2][1])), rf[3]),
                 fc_params=fc,
-                local_params=local if len(shape) == 3 else None,
+                local_params=local,
+                sources=tuple("input" if i < 0 else nodes[i].name for i in node.inputs),
             )
         )
         weighted.append(effect.fan_in is not None)
-        shape = out
 
     row_tuple = tuple(rows)
     return Summary(
         name=arch.name,
-        input=tuple(rows[0].input),
+        input=network_input,
         rows=row_tuple,
         total=Totals.of(row_tuple, weighted),
         values=dict(env.values),

@@ -102,18 +102,24 @@ def _shape_text(shape: Shape) -> str:
 
 
 class Layer(BaseModel):
-    """Fields every layer has. ``name`` is optional: cnncalc names layers conv1, pool1, fc1..."""
+    """Fields every layer kind has. The structural fields (name, from, when, repeat, first) are
+    read by :mod:`cnncalc.blocks` before a layer's own fields are validated."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     kind: ClassVar[str]
     prefix: ClassVar[str]
-    name: str | None = Field(default=None, description="Unique layer name; default: kind prefix and a number")
+    #: How many inputs the layer takes: 1, or None for merges (two or more).
+    arity: ClassVar[int | None] = 1
     trainable: StrictBool = Field(default=True, description="false: parameters are frozen (not trainable)")
 
     def apply(self, x: Shape, env: Env) -> Effect:
         """Output shape and counts for input ``x`` (channels first, no batch axis)."""
         return Effect(output=x)
+
+    def apply_many(self, xs: list[Shape], env: Env) -> Effect:
+        """Output for several inputs; only merge kinds take more than one."""
+        return self.apply(xs[0], env)
 
     # --- helpers shared by the rules ---------------------------------------------------------
 
@@ -518,6 +524,258 @@ class Softmax(_Activation):
     dim: StrictInt = 1
 
 
+class Hardsigmoid(_Activation):
+    """Hardsigmoid (https://pytorch.org/docs/stable/generated/torch.nn.Hardsigmoid.html)."""
+
+    kind: ClassVar[str] = "hardsigmoid"
+    prefix: ClassVar[str] = "hardsigmoid"
+    inplace: StrictBool = False
+
+
+class ChannelShuffle(Layer):
+    """Channel shuffle (https://pytorch.org/docs/stable/generated/torch.nn.ChannelShuffle.html):
+    shape unchanged; channels must divide into ``groups``."""
+
+    kind: ClassVar[str] = "channel_shuffle"
+    prefix: ClassVar[str] = "shuffle"
+    groups: Int
+
+    def apply(self, x: Shape, env: Env) -> Effect:
+        groups = self._value(env, "groups")
+        c = self._spatial(x)[0]
+        if isinstance(c, int) and isinstance(groups, int) and c % groups:
+            raise FieldError(f"{c} channels are not divisible by groups={groups}", field="groups")
+        return Effect(output=x)
+
+
+class Chunk(Layer):
+    """One of ``chunks`` equal parts of the channels, as ``x.chunk(chunks, dim=1)[index]``
+    (ShuffleNetV2's channel split). Output channels C/chunks; no parameters."""
+
+    kind: ClassVar[str] = "chunk"
+    prefix: ClassVar[str] = "chunk"
+    chunks: Int
+    index: StrictInt = Field(ge=0)
+
+    def apply(self, x: Shape, env: Env) -> Effect:
+        chunks = self._value(env, "chunks")
+        c = x[0]
+        if isinstance(chunks, int) and self.index >= chunks:
+            raise FieldError(f"index {self.index} is not below chunks={chunks}", field="index")
+        if isinstance(c, int) and isinstance(chunks, int) and c % chunks:
+            raise FieldError(f"{c} channels do not split into {chunks} equal chunks", field="chunks")
+        return Effect(output=(_exact_div(c, chunks), *x[1:]))
+
+
+class LayerNorm2d(Layer):
+    """Layer normalisation over the channels at each position, as ConvNeXt's LayerNorm2d
+    (https://pytorch.org/docs/stable/generated/torch.nn.LayerNorm.html over C, channels last).
+
+    params = 2C with elementwise_affine (weight and bias), C without bias.
+    """
+
+    kind: ClassVar[str] = "layernorm2d"
+    prefix: ClassVar[str] = "norm"
+    eps: float = 1e-6
+    elementwise_affine: StrictBool = True
+    bias: StrictBool = True
+
+    def apply(self, x: Shape, env: Env) -> Effect:
+        c = self._spatial(x)[0]
+        params = (2 * c if self.bias else c) if self.elementwise_affine else 0
+        return Effect(output=x, params=params)
+
+
+class LayerScale(Layer):
+    """A learnable per-channel scale, x * gamma with gamma of shape [C, 1, 1] (ConvNeXt's layer
+    scale). params = C; MACs 0 (elementwise)."""
+
+    kind: ClassVar[str] = "layerscale"
+    prefix: ClassVar[str] = "scale"
+    init: float = 1e-6
+
+    def apply(self, x: Shape, env: Env) -> Effect:
+        return Effect(output=x, params=self._spatial(x)[0])
+
+
+class StochasticDepth(Layer):
+    """Stochastic depth (torchvision.ops.StochasticDepth): randomly drops a residual branch in
+    training; the identity at inference. No parameters."""
+
+    kind: ClassVar[str] = "stochasticdepth"
+    prefix: ClassVar[str] = "stochastic_depth"
+    p: float = Field(default=0.0, ge=0, le=1)
+    mode: Literal["row", "batch"] = "row"
+
+
+class ZeroPad2d(Layer):
+    """Zero padding (https://pytorch.org/docs/stable/generated/torch.nn.ZeroPad2d.html): an int
+    for all sides or [left, right, top, bottom]; out = in + top + bottom (height), + left + right."""
+
+    kind: ClassVar[str] = "zeropad2d"
+    prefix: ClassVar[str] = "pad"
+    padding: Int | tuple[Int, Int, Int, Int]
+
+    def apply(self, x: Shape, env: Env) -> Effect:
+        c, h, w = self._spatial(x)
+        sides = self.padding if isinstance(self.padding, tuple) else (self.padding,) * 4
+        left, right, top, bottom = (env.resolve(v) for v in sides)
+        out = (h + top + bottom, w + left + right)
+        _check_output(out)
+        # A 1x1 window with padding moves the first output's centre by the padding.
+        return Effect(output=(c, *out), rf=Window((1, 1), (1, 1), (top, left)))
+
+
+class ConvTranspose2d(Layer):
+    """Transposed convolution (https://pytorch.org/docs/stable/generated/torch.nn.ConvTranspose2d.html).
+
+    out = (in - 1)*s - 2p + d(k-1) + output_padding + 1;
+    params = C_in*(C_out/groups)*k1*k2 + C_out; MACs = C_in*(C_out/groups)*k1*k2*H_in*W_in
+    (every input value meets every kernel weight of its group once).
+    """
+
+    kind: ClassVar[str] = "convtranspose2d"
+    prefix: ClassVar[str] = "upconv"
+    out_channels: Int
+    kernel_size: Pair
+    stride: Pair = 1
+    padding: Pair = 0
+    output_padding: Pair = 0
+    groups: Int = 1
+    bias: StrictBool = True
+    dilation: Pair = 1
+
+    def apply(self, x: Shape, env: Env) -> Effect:
+        c, h, w = self._spatial(x)
+        out_c = self._value(env, "out_channels")
+        groups = self._value(env, "groups")
+        k = self._values(env, "kernel_size")
+        s = self._values(env, "stride")
+        p = self._values(env, "padding", 0)
+        op = self._values(env, "output_padding", 0)
+        d = self._values(env, "dilation")
+        for i in range(2):
+            if all(isinstance(v, int) for v in (op[i], s[i], d[i])) and op[i] >= max(s[i], d[i]):
+                raise FieldError(
+                    f"output_padding {op[i]} must be smaller than stride or dilation ({s[i]}, {d[i]})",
+                    field="output_padding",
+                )
+        for v in (c, out_c):
+            if isinstance(v, int) and isinstance(groups, int) and v % groups:
+                raise ShapeError(f"{v} channels are not divisible by groups={groups}")
+        out = tuple((size - 1) * s[i] - 2 * p[i] + d[i] * (k[i] - 1) + op[i] + 1 for i, size in enumerate((h, w)))
+        _check_output(out)
+        weights = c * _exact_div(out_c, groups) * k[0] * k[1]
+        return Effect(
+            output=(out_c, *out),
+            params=weights + (out_c if self.bias else 0),
+            macs=weights * h * w,
+            rf=UNKNOWN,  # upsampling: an output's field is not one window of the input grid
+            fan_in=None,
+        )
+
+
+class Upsample(Layer):
+    """Upsampling (https://pytorch.org/docs/stable/generated/torch.nn.Upsample.html): out =
+    ``size``, or floor(in * scale_factor) with a whole-number scale; no parameters."""
+
+    kind: ClassVar[str] = "upsample"
+    prefix: ClassVar[str] = "upsample"
+    size: Pair | None = None
+    scale_factor: Pair | None = None
+    mode: Literal["nearest", "bilinear", "bicubic", "nearest-exact"] = "nearest"
+    align_corners: StrictBool | None = None
+
+    def apply(self, x: Shape, env: Env) -> Effect:
+        c, h, w = self._spatial(x)
+        if (self.size is None) == (self.scale_factor is None):
+            raise FieldError("give exactly one of size and scale_factor", field="size")
+        out = (
+            self._values(env, "size")
+            if self.size is not None
+            else tuple(v * f for v, f in zip((h, w), self._values(env, "scale_factor"), strict=True))
+        )
+        return Effect(output=(c, *out), rf=UNKNOWN)
+
+
+def _broadcast(xs: list[Shape], kind: str) -> Shape:
+    """PyTorch's broadcasting over shapes without the batch axis: align on the right; each axis
+    equal, or 1 in all but one input."""
+    from .symbolic import to_text
+
+    rank = max(len(x) for x in xs)
+    padded = [(1,) * (rank - len(x)) + tuple(x) for x in xs]
+    out: list[Value] = []
+    for axis in range(rank):
+        sizes = [x[axis] for x in padded]
+        big = [v for v in sizes if not (isinstance(v, int) and v == 1)]
+        if not big:
+            out.append(1)
+            continue
+        for v in big[1:]:
+            if not equal(v, big[0]):
+                shapes = " and ".join(_shape_text(x) for x in xs)
+                cond = ""
+                if not (isinstance(v, int) and isinstance(big[0], int)):
+                    cond = f" (they agree only where {to_text(big[0])} = {to_text(v)})"
+                raise ShapeError(f"{kind}: the shapes {shapes} differ in axis {axis}{cond}")
+        out.append(big[0])
+    return tuple(out)
+
+
+class Add(Layer):
+    """Elementwise sum of two or more inputs (a residual connection), with PyTorch's broadcasting.
+    No parameters; MACs 0."""
+
+    kind: ClassVar[str] = "add"
+    prefix: ClassVar[str] = "add"
+    arity: ClassVar[int | None] = None
+
+    def apply_many(self, xs: list[Shape], env: Env) -> Effect:
+        return Effect(output=_broadcast(xs, self.kind))
+
+
+class Mul(Layer):
+    """Elementwise product of two or more inputs (a squeeze-and-excitation gate [C, 1, 1] times
+    [C, H, W]), with broadcasting. No parameters; MACs 0."""
+
+    kind: ClassVar[str] = "mul"
+    prefix: ClassVar[str] = "mul"
+    arity: ClassVar[int | None] = None
+
+    def apply_many(self, xs: list[Shape], env: Env) -> Effect:
+        return Effect(output=_broadcast(xs, self.kind))
+
+
+class Concat(Layer):
+    """Concatenation along channels (``torch.cat(xs, dim=1)``): spatial sizes must agree; output
+    channels are the sum. No parameters."""
+
+    kind: ClassVar[str] = "concat"
+    prefix: ClassVar[str] = "cat"
+    arity: ClassVar[int | None] = None
+
+    def apply_many(self, xs: list[Shape], env: Env) -> Effect:
+        from .symbolic import to_text
+
+        first = xs[0]
+        for x in xs[1:]:
+            if len(x) != len(first) or not all(equal(a, b) for a, b in zip(x[1:], first[1:], strict=True)):
+                conds = [
+                    f"{to_text(a)} = {to_text(b)}"
+                    for a, b in zip(first[1:], x[1:], strict=False)
+                    if not equal(a, b) and not (isinstance(a, int) and isinstance(b, int))
+                ]
+                cond = f" (they agree only where {' and '.join(conds)})" if conds else ""
+                raise ShapeError(
+                    f"concat: {_shape_text(first)} and {_shape_text(x)} differ outside the channel axis{cond}"
+                )
+        channels: Value = 0
+        for x in xs:
+            channels = channels + x[0]
+        return Effect(output=(channels, *first[1:]))
+
+
 #: The registry: YAML kind -> layer class.
 KINDS: dict[str, type[Layer]] = {
     cls.kind: cls
@@ -542,6 +800,18 @@ KINDS: dict[str, type[Layer]] = {
         SiLU,
         Hardswish,
         Softmax,
+        Hardsigmoid,
+        ChannelShuffle,
+        Chunk,
+        LayerNorm2d,
+        LayerScale,
+        StochasticDepth,
+        ZeroPad2d,
+        ConvTranspose2d,
+        Upsample,
+        Add,
+        Mul,
+        Concat,
     )
 }
 

@@ -37,6 +37,8 @@ class ReceptiveField:
     size: tuple[Value, Value]
     jump: tuple[Value, Value]
     start: tuple[Value | float, Value | float]
+    #: False where the paths into a merge disagree on jump or centre (size is then the largest).
+    aligned: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +56,8 @@ class LayerRow:
     rf: ReceptiveField | None
     fc_params: Value | None
     local_params: Value | None
+    #: Names of the layers this one reads ("input" for the network input).
+    sources: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +88,7 @@ def _subs(value: Any, values: dict[str, int]) -> Any:
         return tuple(_subs(v, values) for v in value)
     if isinstance(value, (ReceptiveField, LayerRow, Totals)):
         return replace(value, **{f.name: _subs(getattr(value, f.name), values) for f in fields(value)})
-    if isinstance(value, str):
+    if isinstance(value, (str, bool)):
         return value
     return substitute(value, values)
 

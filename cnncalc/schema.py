@@ -8,7 +8,6 @@ into one line naming the file, line, column, layer and what is wrong.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -16,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, StrictInt, ValidationError
 
+from .blocks import IN_CHANNELS, EntryError, ExpansionError, Node, expand, expressions, read_blocks, read_items, suggest
 from .errors import CnncalcError, Location, SchemaError
 from .layers import KINDS, Int, Layer
 from .symbolic import Expr, is_name
@@ -64,11 +64,21 @@ class Architecture(BaseModel):
     symbols: Annotated[dict[str, StrictInt], AfterValidator(_check_symbols)] = Field(
         default_factory=dict, description="Default values of symbols (positive integers)"
     )
-    layers: tuple[Layer, ...] = Field(min_length=1)
 
     _source: str = PrivateAttr(default="<string>")
     _positions: Positions = PrivateAttr(default_factory=dict)
-    _names: tuple[str, ...] = PrivateAttr(default=())
+    _nodes: tuple[Node, ...] = PrivateAttr(default=())
+    _symbol_names: frozenset[str] = PrivateAttr(default=frozenset())
+
+    @property
+    def layers(self) -> tuple[Layer, ...]:
+        """Every layer of the expanded network, in the order of :attr:`layer_names`."""
+        return tuple(n.layer for n in self._nodes)
+
+    @property
+    def nodes(self) -> tuple[Node, ...]:
+        """The expanded network: every layer with its full name, its inputs and its block scope."""
+        return self._nodes
 
     @property
     def source(self) -> str:
@@ -77,23 +87,14 @@ class Architecture(BaseModel):
 
     @property
     def layer_names(self) -> tuple[str, ...]:
-        """Every layer's name: the one given, or the kind's prefix and a number (conv1, pool2)."""
-        return self._names
+        """Every layer's full name: given or numbered per kind (conv1, pool2), dotted inside blocks
+        and repeats like PyTorch module paths (layer3.4.conv2)."""
+        return tuple(n.name for n in self._nodes)
 
     @property
     def symbol_names(self) -> frozenset[str]:
-        """Every symbol the file uses (input, fields) or gives a default for."""
-        names = set(self.symbols)
-        for value in self.input:
-            if isinstance(value, Expr):
-                names |= value.names
-        for layer in self.layers:
-            for field in type(layer).model_fields:
-                value = getattr(layer, field)
-                for item in value if isinstance(value, tuple) else (value,):
-                    if isinstance(item, Expr):
-                        names |= item.names
-        return frozenset(names)
+        """Every symbol the file uses (input, fields outside block arguments) or gives a default for."""
+        return self._symbol_names
 
     def location(self, *path: str | int) -> Location:
         """Where ``path`` (e.g. ``("layers", 3, "conv2d", "padding")``) stands, or its nearest parent."""
@@ -115,32 +116,7 @@ class Architecture(BaseModel):
         return evaluate(self, values, symbolic)
 
 
-def _suggest(word: str, choices: list[str]) -> str:
-    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
-def assign_names(kinds: list[str], given: list[str | None]) -> list[str]:
-    """Layer names: the given ones, and for the rest the kind's prefix numbered from 1, skipping
-    numbers already taken (conv1, conv2, pool1, fc1...)."""
-    taken = {n for n in given if n}
-    counters: dict[str, int] = {}
-    names = []
-    for kind, name in zip(kinds, given, strict=True):
-        if name:
-            names.append(name)
-            continue
-        prefix = KINDS[kind].prefix if kind in KINDS else kind
-        n = counters.get(prefix, 0)
-        while True:
-            n += 1
-            candidate = f"{prefix}{n}"
-            if candidate not in taken:
-                break
-        counters[prefix] = n
-        taken.add(candidate)
-        names.append(candidate)
-    return names
+_suggest = suggest
 
 
 # --- YAML with positions -------------------------------------------------------------------------
@@ -229,28 +205,6 @@ def parse_yaml(text: str, source: str = "<string>") -> tuple[Any, Positions]:
 # --- validation ------------------------------------------------------------------------------------
 
 
-def _layer_item(item: Any, index: int) -> tuple[str, dict[str, Any]]:
-    """(kind, fields) from a layer written as ``relu`` or ``{conv2d: {fields}}``."""
-    if isinstance(item, str):
-        return item, {}
-    if isinstance(item, Mapping) and len(item) == 1:
-        ((kind, fields),) = item.items()
-        if fields is None:
-            fields = {}
-        if not isinstance(kind, str):
-            raise SchemaError(f"layer {index + 1}: a layer kind must be a name, got {kind!r}")
-        if not isinstance(fields, Mapping):
-            raise SchemaError(f"{kind}: fields must be a mapping such as {{out_channels: 64}}, got {fields!r}")
-        return kind, dict(fields)
-    if isinstance(item, Mapping):
-        keys = ", ".join(map(str, item)) or "nothing"
-        raise SchemaError(
-            f"layer {index + 1}: a layer is one `kind: {{fields}}` mapping or a bare kind, got keys {keys} "
-            "(indent the fields under the kind)"
-        )
-    raise SchemaError(f"layer {index + 1}: a layer is a kind or a `kind: {{fields}}` mapping, got {item!r}")
-
-
 _TYPE_TAGS = {"int", "str", "float", "bool", "tuple", "list", "dict", "none", "literal", "union"}
 _INT_ERRORS = {"int_type", "int_from_float", "int_parsing", "string_type", "tuple_type"}
 _RANK = {"extra_forbidden": 0, "value_error": 1, "too_long": 2, "too_short": 2, "missing": 3, "literal_error": 4}
@@ -286,7 +240,7 @@ def _clean(loc: tuple[Any, ...]) -> tuple[Any, ...]:
     )
 
 
-def _first_error(exc: ValidationError, allowed: list[str]) -> tuple[tuple[Any, ...], str]:
+def first_error(exc: ValidationError, allowed: list[str]) -> tuple[tuple[Any, ...], str]:
     errors = exc.errors()
     # A union reports one error per member; show the most specific one about the first field.
     errors.sort(key=lambda e: _RANK.get(e["type"], 5))
@@ -316,7 +270,7 @@ def build(data: Any, positions: Positions | None = None, source: str = "<string>
         kind = "a list" if isinstance(data, list) else f"{type(data).__name__} {data!r}"[:60]
         raise SchemaError(f"an architecture is a mapping with name, input and layers, not {kind}", location=where())
     data = dict(data)
-    top_fields = list(Architecture.model_fields)
+    top_fields = [*Architecture.model_fields, "blocks", "layers"]
     for key in data:
         if key not in top_fields:
             raise SchemaError(
@@ -324,54 +278,35 @@ def build(data: Any, positions: Positions | None = None, source: str = "<string>
             )
     if "name" not in data:
         data["name"] = Path(source).stem if source != "<string>" else "network"
-    raw_layers = data.get("layers")
-    if not isinstance(raw_layers, list) or not raw_layers:
-        raise SchemaError("layers must be a non-empty list of layers", location=where("layers"))
-    items = []
-    for i, item in enumerate(raw_layers):
-        try:
-            items.append(_layer_item(item, i))
-        except SchemaError as err:
-            raise err.at(where("layers", i)) from None
-    kinds = [k for k, _ in items]
-    given = [f.get("name") if isinstance(f.get("name"), str) else None for _, f in items]
-    names = assign_names(kinds, given)
-    layers = []
-    seen: dict[str, int] = {}
-    kind_names = sorted(KINDS)
-    for i, ((kind, fields), name) in enumerate(zip(items, names, strict=True)):
-        label = f"layer {name} ({kind})"
-        cls = KINDS.get(kind)
-        if cls is None:
-            raise SchemaError(
-                f"unknown layer kind {kind!r}{_suggest(kind, kind_names)}",
-                location=where("layers", i),
-                layer=f"layer {i + 1}",
-            )
-        if name in seen:
-            raise SchemaError(
-                f"the name {name!r} is already used by layer {seen[name] + 1}",
-                location=where("layers", i, kind, "name"),
-                layer=label,
-            )
-        seen[name] = i
-        try:
-            layers.append(cls.model_validate(fields))
-        except ValidationError as exc:
-            loc, message = _first_error(exc, list(cls.model_fields))
-            field = ".".join(str(p) for p in loc)
-            text = f"{field} {message}" if field else message
-            at = (*loc, KEY) if message.startswith("is not a field") else loc
-            raise SchemaError(text, location=where("layers", i, kind, *at), layer=label) from None
-    data["layers"] = layers
     try:
-        arch = Architecture.model_validate(data)
+        blocks = read_blocks(data.get("blocks"))
+        items = read_items(data.get("layers"), blocks and {k: b.defaults for k, b in blocks.items()}, ("layers",))
+    except EntryError as err:
+        path = ("blocks",) if err.subpath[:1] == ("blocks",) else ("layers",)
+        full = err.subpath if path == ("blocks",) else (*path, *err.subpath)
+        raise SchemaError(err.reason, location=where(*full, *((KEY,) if err.key else ())), layer=err.label) from None
+    try:
+        arch = Architecture.model_validate({k: v for k, v in data.items() if k not in ("blocks", "layers")})
     except ValidationError as exc:
-        loc, message = _first_error(exc, top_fields)
+        loc, message = first_error(exc, top_fields)
         raise SchemaError(f"{'.'.join(map(str, loc))} {message}", location=where(*loc)) from None
+    try:
+        nodes = expand(items, blocks)
+    except ExpansionError as err:
+        raise SchemaError(err.reason, location=where(*err.path), layer=err.label) from None
+    names = set(arch.symbols)
+    for value in arch.input:
+        if isinstance(value, Expr):
+            names |= value.names
+    for expr in expressions(items):
+        names |= expr.names
+    for block in blocks.values():
+        for expr in expressions(block.items):
+            names |= expr.names - set(block.defaults)
     arch._source = source
     arch._positions = positions
-    arch._names = tuple(names)
+    arch._nodes = nodes
+    arch._symbol_names = frozenset(names - {IN_CHANNELS})
     return arch
 
 
@@ -447,6 +382,24 @@ def _load_file(path: Path) -> Architecture:
 __all__ = ["Architecture", "CnncalcError", "SchemaError", "build", "bundled", "load", "parse_yaml"]
 
 
+_NAME_LIST = {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}
+_STRUCTURAL: dict[str, Any] = {
+    "name": {"type": ["string", "integer"], "description": "the layer's name (default: kind prefix and a number)"},
+    "from": {**_NAME_LIST, "description": "input layer name(s), or 'input'; default: the layer before"},
+    "when": {"type": ["boolean", "string"], "description": "a block argument: false leaves the layer out"},
+    "repeat": {"type": ["integer", "string"], "description": "n chained copies, named name.0 ... name.n-1"},
+    "first": {"type": "object", "description": "field overrides for the first repeat"},
+}
+#: A call of a block defined under ``blocks:``: its arguments plus the structural fields.
+_BLOCK_CALL = {
+    "type": "object",
+    "minProperties": 1,
+    "maxProperties": 1,
+    "additionalProperties": {"type": ["object", "null"]},
+    "description": "a call of a block defined under blocks:",
+}
+
+
 def json_schema() -> dict[str, Any]:
     """JSON Schema of the YAML format: top-level fields, and each layer as a bare kind or a
     one-key ``{kind: {fields}}`` mapping."""
@@ -458,6 +411,7 @@ def json_schema() -> dict[str, Any]:
     for kind, cls in sorted(KINDS.items()):
         fields = cls.model_json_schema()
         defs.update(fields.pop("$defs", {}))
+        fields["properties"].update(_STRUCTURAL)
         fields["title"] = kind
         fields["description"] = (cls.__doc__ or "").strip()
         variants.append(
@@ -468,7 +422,21 @@ def json_schema() -> dict[str, Any]:
                 "additionalProperties": False,
             }
         )
-    top["properties"]["layers"] = {"type": "array", "minItems": 1, "items": {"anyOf": variants}}
+    layer_list = {"type": "array", "minItems": 1, "items": {"anyOf": [*variants, _BLOCK_CALL]}}
+    top["properties"]["layers"] = layer_list
+    top["properties"]["blocks"] = {
+        "type": "object",
+        "description": "Reusable blocks, called like layer kinds",
+        "additionalProperties": {
+            "type": "object",
+            "properties": {
+                "args": {"type": "object", "description": "argument names and defaults (null: required)"},
+                "layers": layer_list,
+            },
+            "required": ["layers"],
+            "additionalProperties": False,
+        },
+    }
     top["required"] = ["input", "layers"]
     top["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     top["title"] = "cnncalc architecture"

@@ -325,6 +325,13 @@ def minimum(a: Value, b: Value) -> Value:
     return simplify_integer(_sp().Min(a, b))
 
 
+def maximum(*values: Value) -> Value:
+    """The largest of ``values``, as sympy's Max when any is symbolic."""
+    if all(isinstance(v, int) for v in values):
+        return max(values)
+    return simplify_integer(_sp().Max(*values))
+
+
 def equal(a: Value, b: Value) -> bool:
     """Whether a == b for every value of the symbols (False when that cannot be shown)."""
     if isinstance(a, int) and isinstance(b, int):

@@ -58,7 +58,7 @@ def test_json_contract() -> None:
     assert set(data) >= {"name", "input", "layers", "total", "conventions"}
     layer = data["layers"][0]
     assert set(layer) == {
-        "name", "kind", "input", "output", "params", "trainable_params", "macs",
+        "name", "kind", "from", "input", "output", "params", "trainable_params", "macs",
         "activations", "rf", "fc_params", "local_params",
     }  # fmt: skip
     assert layer["params"] == 1792 and isinstance(layer["params"], int)

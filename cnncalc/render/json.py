@@ -20,10 +20,16 @@ def _value(v: Any) -> Any:
 def _row(row: LayerRow) -> dict[str, Any]:
     rf = None
     if row.rf is not None:
-        rf = {"size": _value(row.rf.size), "jump": _value(row.rf.jump), "start": _value(row.rf.start)}
+        rf = {
+            "size": _value(row.rf.size),
+            "jump": _value(row.rf.jump),
+            "start": _value(row.rf.start),
+            "aligned": row.rf.aligned,
+        }
     return {
         "name": row.name,
         "kind": row.kind,
+        "from": list(row.sources),
         "input": _value(row.input),
         "output": _value(row.output),
         "params": _value(row.params),

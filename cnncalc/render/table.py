@@ -43,7 +43,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("activations", "Activations", "count", lambda r: r.activations),
     Column("rf", "RF", "pair", lambda r: r.rf and r.rf.size),
     Column("jump", "Jump", "pair", lambda r: r.rf and r.rf.jump),
-    Column("start", "Start", "pair", lambda r: r.rf and r.rf.start),
+    Column("start", "Start", "pair", lambda r: r.rf and (r.rf.start if r.rf.aligned else "unaligned")),
     Column("fc_params", "FC params", "count", lambda r: r.fc_params),
     Column("fc_ratio", "FC/conv", "ratio", lambda r: _ratio(r.fc_params, r.params)),
     Column("local_params", "Local params", "count", lambda r: r.local_params),
@@ -116,6 +116,8 @@ def cell_text(
     if kind == "shape":
         return times.join(_scalar(v, str, expr) for v in value)
     if kind == "pair":
+        if isinstance(value, str):
+            return value
         if same_pair(value):
             return _scalar(value[0], number, expr)
         if not all(isinstance(v, (int, float)) for v in value):
