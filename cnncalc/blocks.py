@@ -367,6 +367,12 @@ def _lookup(name: str, scope: Scope | None, what: str) -> Any:
     return _static(scope.args[name], scope.caller, what)
 
 
+class _FieldProblem(CnncalcError):
+    def __init__(self, message: str, field: str):
+        self.field = field
+        super().__init__(message)
+
+
 class ExpansionError(SchemaError):
     """An error found while expanding blocks and references, at ``path`` in the YAML."""
 
@@ -393,7 +399,9 @@ def _expand(items: tuple[Item, ...], scope: Scope | None, prefix: str, source: i
         except ExpansionError:
             raise
         except CnncalcError as err:
-            raise ExpansionError(err.reason, item.path, f"layer {prefix}{item.name} ({item.kind})") from None
+            # Point at the field at fault where there is one, else at the entry itself.
+            where = (*item.path, err.field) if isinstance(err, _FieldProblem) else item.path[:-1]
+            raise ExpansionError(err.reason, where, f"layer {prefix}{item.name} ({item.kind})") from None
         local[item.name] = out
         last = out
     return last
@@ -409,15 +417,20 @@ def _expand_item(
             if ref in local:
                 sources.append(local[ref])
             elif ref in later:
-                raise CnncalcError(f"from: {ref!r} comes later; a layer reads only layers before it (no cycles)")
+                raise _FieldProblem(
+                    f"from: {ref!r} comes later; a layer reads only layers before it (no cycles)", "from"
+                )
             else:
                 known = [k for k in local if k != INPUT] + [INPUT]
-                raise CnncalcError(f"from: no layer named {ref!r} before this one{suggest(ref, known)}")
+                raise _FieldProblem(f"from: no layer named {ref!r} before this one{suggest(ref, known)}", "from")
     if item.when is not None and not _static(item.when, scope, "when"):
         if len(sources) != 1:
             raise CnncalcError("a layer left out by `when` must have one input, which takes its place")
         return sources[0]
-    count = _static(item.repeat, scope, "repeat")
+    try:
+        count = _static(item.repeat, scope, "repeat")
+    except CnncalcError as err:
+        raise _FieldProblem(err.reason, "repeat") from None
     if not isinstance(count, int) or isinstance(count, bool) or count < 1:
         raise CnncalcError(f"repeat must be a whole number of at least 1, got {count!r}")
     inputs = tuple(sources)

@@ -98,7 +98,7 @@ def _pair(value: Any) -> tuple[Any, Any]:
 def _shape_text(shape: Shape) -> str:
     from .symbolic import to_text
 
-    return "x".join(to_text(v) for v in shape)
+    return "[" + ", ".join(to_text(v) for v in shape) + "]"
 
 
 class Layer(BaseModel):
@@ -439,8 +439,7 @@ class Linear(Layer):
     def apply(self, x: Shape, env: Env) -> Effect:
         if len(x) != 1:
             raise ShapeError(
-                f"linear needs a flat input, got {_shape_text(x)}: add `flatten` before it "
-                "(PyTorch would apply it to the last axis only)"
+                "linear needs a flat input: add `flatten` before it (PyTorch would apply it to the last axis only)"
             )
         out = self._value(env, "out_features")
         n = x[0]

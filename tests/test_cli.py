@@ -126,7 +126,7 @@ BAD = [
     ),
     (
         "input: [3, 32, 32]\nlayers:\n  - conv2d: {out_channels: 8, kernel_size: 3}\n  - linear: {out_features: 10}\n",
-        r"bad\.yaml:4:5: layer fc1 \(linear\), input \[8, 30, 30\]: linear needs a flat input, got 8x30x30: add `flatten`",
+        r"bad\.yaml:4:5: layer fc1 \(linear\), input \[8, 30, 30\]: linear needs a flat input: add `flatten`",
     ),
     (
         "input: [3, 32, 32]\nlayers:\n  - conv3d: {out_channels: 8}\n",
