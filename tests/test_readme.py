@@ -37,3 +37,12 @@ def test_shown_cli_output_matches() -> None:
             assert line in actual, line
     alexnet = run("summarize", "alexnet", "--symbolic", "--columns", "name,output,macs").stdout
     assert "pool3     256xfloor((H - 31)/32)xfloor((W - 31)/32)" in alexnet
+
+
+def test_the_resnet18_shown_is_the_bundled_file() -> None:
+    shown = re.search(r"```yaml\n(name: ResNet18\n.*?)```", README, re.S)
+    assert shown is not None
+    strip = lambda text: [line.split("#")[0].rstrip() for line in text.splitlines() if not line.startswith("#")]  # noqa: E731
+    assert [ln for ln in strip(shown.group(1)) if ln.strip()] == [
+        ln for ln in strip((ROOT / "architectures" / "resnet18.yaml").read_text()) if ln.strip()
+    ]
