@@ -32,6 +32,11 @@ def shape_text(shape: tuple[Value, ...]) -> str:
     return "[" + ", ".join(to_text(v) for v in shape) + "]"
 
 
+def _label(name: str, kind: str, inputs: list[tuple[Value, ...]]) -> str:
+    # Built only for an error: printing symbolic shapes costs more than evaluating the layer.
+    return f"layer {name} ({kind}), input {' and '.join(shape_text(x) for x in inputs)}"
+
+
 def _product(values: tuple[Value, ...]) -> Value:
     result: Value = 1
     for v in values:
@@ -114,16 +119,15 @@ def evaluate(arch: Architecture, values: dict[str, int], symbolic: bool) -> Summ
     for node in nodes:
         layer = node.layer
         ins = [network_input if i < 0 else shapes[i] for i in node.inputs]
-        label = f"layer {node.name} ({layer.kind}), input {' and '.join(shape_text(x) for x in ins)}"
         try:
             node_env = scope_env(node.scope)
             if node.uses_in_channels:
                 node_env = Env({**node_env.values, IN_CHANNELS: ins[0][0]}, symbolic)
             effect = layer.apply(ins[0], node_env) if len(ins) == 1 else layer.apply_many(ins, node_env)
         except FieldError as err:
-            raise err.at(arch.location(*node.path, err.field or ""), label) from None
+            raise err.at(arch.location(*node.path, err.field or ""), _label(node.name, layer.kind, ins)) from None
         except CnncalcError as err:
-            raise err.at(arch.location(*node.path[:-1]), label) from None
+            raise err.at(arch.location(*node.path[:-1]), _label(node.name, layer.kind, ins)) from None
 
         in_fields = [input_rf if i < 0 else fields[i] for i in node.inputs]
         rf = _step(in_fields[0] if len(in_fields) == 1 else _merge_rf(in_fields), effect.rf)

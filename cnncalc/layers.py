@@ -105,7 +105,7 @@ class Layer(BaseModel):
     """Fields every layer kind has. The structural fields (name, from, when, repeat, first) are
     read by :mod:`cnncalc.blocks` before a layer's own fields are validated."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     kind: ClassVar[str]
     prefix: ClassVar[str]

@@ -110,3 +110,50 @@ def test_symbolic_sizes_stay_one_floor_deep(layers: list[dict[str, Any]]) -> Non
         for size in row.output[1:]:
             for f in sympy.sympify(size).atoms(sympy.floor):
                 assert not f.args[0].atoms(sympy.floor), size
+
+
+@st.composite
+def branchy(draw: st.DrawFn) -> dict[str, Any]:
+    """A chain of plain layers, residual units (strided 3x3 path plus 1x1 projection, added) and
+    inception units (size-preserving branches, concatenated)."""
+    layers: list[Any] = []
+    for u in range(draw(st.integers(1, 6))):
+        choice = draw(st.sampled_from(["plain", "residual", "inception"]))
+        if choice == "plain":
+            layers.append(draw(st.one_of(conv(), pool(), ELEMENTWISE)))
+            continue
+        source = layers and f"u{u - 1}" or "input"
+        if layers and not (isinstance(layers[-1], dict) and "name" in next(iter(layers[-1].values()), {})):
+            layers.append({"identity": {"name": f"u{u - 1}"}})
+        if choice == "residual":
+            s = draw(st.integers(1, 2))
+            width = draw(st.sampled_from([4, 8, "4*m"]))
+            layers += [
+                {"conv2d": {"out_channels": width, "kernel_size": 3, "stride": s, "padding": 1, "name": f"a{u}"}},
+                {"conv2d": {"out_channels": width, "kernel_size": 1, "stride": s, "from": source, "name": f"b{u}"}},
+                {"add": {"from": [f"a{u}", f"b{u}"], "name": f"u{u}"}},
+            ]
+        else:
+            k = draw(st.sampled_from([1, 3, 5]))
+            layers += [
+                {"conv2d": {"out_channels": 4, "kernel_size": 1, "from": source, "name": f"c{u}"}},
+                {"conv2d": {"out_channels": 6, "kernel_size": k, "padding": k // 2, "from": source, "name": f"d{u}"}},
+                {"maxpool2d": {"kernel_size": 3, "stride": 1, "padding": 1, "from": source, "name": f"e{u}"}},
+                {"concat": {"from": [f"c{u}", f"d{u}", f"e{u}"], "name": f"u{u}"}},
+            ]
+    return {"name": "branchy", "input": [4, "H", "W"], "symbols": {"m": 1}, "layers": layers}
+
+
+@SETTINGS
+@given(branchy(), st.integers(9, 120), st.integers(9, 120), st.integers(1, 3))
+def test_graphs_symbolic_then_substituted_equals_numeric(data: dict[str, Any], h: int, w: int, m: int) -> None:
+    arch = cnncalc.load(data)
+    try:
+        numeric = arch.summarize(H=h, W=w, m=m)
+    except ShapeError:
+        return
+    substituted = arch.summarize(symbolic=True).subs(H=h, W=w, m=m)
+    assert substituted.total == numeric.total
+    for s_row, n_row in zip(substituted.rows, numeric.rows, strict=True):
+        assert _equal(s_row.output, n_row.output) and _equal(s_row.rf, n_row.rf), n_row.name
+        assert s_row.sources == n_row.sources
