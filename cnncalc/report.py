@@ -8,7 +8,7 @@ so a symbolic summary with all values given equals the numeric summary at those 
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from .symbolic import Value, free_symbols, substitute, total
 
@@ -30,9 +30,9 @@ CONVENTIONS: dict[str, str] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class ReceptiveField:
-    """Receptive field of one output unit, per spatial axis (height, width)."""
+class ReceptiveField(NamedTuple):
+    """Receptive field of one output unit, per spatial axis (height, width). Immutable (a named
+    tuple: rows are made once per layer per summary, and a tuple is made four times faster)."""
 
     size: tuple[Value, Value]
     jump: tuple[Value, Value]
@@ -41,9 +41,9 @@ class ReceptiveField:
     aligned: bool = True
 
 
-@dataclass(frozen=True, slots=True)
-class LayerRow:
-    """One layer's results. ``fc_params``/``local_params``/``rf`` are None where they do not apply."""
+class LayerRow(NamedTuple):
+    """One layer's results, immutable. ``fc_params``/``local_params``/``rf`` are None where they do
+    not apply."""
 
     name: str
     kind: str
@@ -84,9 +84,11 @@ class Totals:
 
 
 def _subs(value: Any, values: dict[str, int]) -> Any:
+    if isinstance(value, (ReceptiveField, LayerRow)):
+        return type(value)(*(_subs(v, values) for v in value))
     if isinstance(value, tuple):
         return tuple(_subs(v, values) for v in value)
-    if isinstance(value, (ReceptiveField, LayerRow, Totals)):
+    if isinstance(value, Totals):
         return replace(value, **{f.name: _subs(getattr(value, f.name), values) for f in fields(value)})
     if isinstance(value, (str, bool)):
         return value
