@@ -452,29 +452,32 @@ class _Activation(Layer):
     """An elementwise activation: shape unchanged, no parameters, no MACs."""
 
 
-class ReLU(_Activation):
+class _InplaceActivation(_Activation):
+    """An activation PyTorch can apply in place (which changes nothing counted here)."""
+
+    inplace: StrictBool = False
+
+
+class ReLU(_InplaceActivation):
     """ReLU (https://pytorch.org/docs/stable/generated/torch.nn.ReLU.html): max(0, x)."""
 
     kind: ClassVar[str] = "relu"
     prefix: ClassVar[str] = "relu"
-    inplace: StrictBool = False
 
 
-class ReLU6(_Activation):
+class ReLU6(_InplaceActivation):
     """ReLU6 (https://pytorch.org/docs/stable/generated/torch.nn.ReLU6.html): min(max(0, x), 6)."""
 
     kind: ClassVar[str] = "relu6"
     prefix: ClassVar[str] = "relu"
-    inplace: StrictBool = False
 
 
-class LeakyReLU(_Activation):
+class LeakyReLU(_InplaceActivation):
     """LeakyReLU (https://pytorch.org/docs/stable/generated/torch.nn.LeakyReLU.html)."""
 
     kind: ClassVar[str] = "leakyrelu"
     prefix: ClassVar[str] = "relu"
     negative_slope: float = 0.01
-    inplace: StrictBool = False
 
 
 class Sigmoid(_Activation):
@@ -499,20 +502,18 @@ class GELU(_Activation):
     approximate: Literal["none", "tanh"] = "none"
 
 
-class SiLU(_Activation):
+class SiLU(_InplaceActivation):
     """SiLU / swish (https://pytorch.org/docs/stable/generated/torch.nn.SiLU.html)."""
 
     kind: ClassVar[str] = "silu"
     prefix: ClassVar[str] = "silu"
-    inplace: StrictBool = False
 
 
-class Hardswish(_Activation):
+class Hardswish(_InplaceActivation):
     """Hardswish (https://pytorch.org/docs/stable/generated/torch.nn.Hardswish.html)."""
 
     kind: ClassVar[str] = "hardswish"
     prefix: ClassVar[str] = "hardswish"
-    inplace: StrictBool = False
 
 
 class Softmax(_Activation):
@@ -523,12 +524,11 @@ class Softmax(_Activation):
     dim: StrictInt = 1
 
 
-class Hardsigmoid(_Activation):
+class Hardsigmoid(_InplaceActivation):
     """Hardsigmoid (https://pytorch.org/docs/stable/generated/torch.nn.Hardsigmoid.html)."""
 
     kind: ClassVar[str] = "hardsigmoid"
     prefix: ClassVar[str] = "hardsigmoid"
-    inplace: StrictBool = False
 
 
 class ChannelShuffle(Layer):
