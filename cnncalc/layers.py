@@ -164,9 +164,9 @@ def _check_fits(size: tuple[Value, Value], pads: tuple[Value, Value], kernel: tu
         )
 
 
-def _check_output(out: tuple[Value, ...]) -> None:
+def _check_output(out: tuple[Value, ...], why: str = "") -> None:
     if any(isinstance(v, int) and v < 1 for v in out):
-        raise ShapeError(f"output size {'x'.join(str(v) for v in out)} is too small (below 1)")
+        raise ShapeError(f"output size {'x'.join(str(v) for v in out)} is too small (below 1){why}")
 
 
 class Conv2d(Layer):
@@ -257,9 +257,12 @@ class _Pool(Layer):
                     f"padding {pad} is more than half the kernel ({lim}); PyTorch allows at most half",
                     field="padding",
                 )
-        _check_fits((h, w), (2 * p[0], 2 * p[1]), eff)
+        # No "kernel fits" check as for conv: in ceil mode PyTorch pools a window that hangs over
+        # the edge (3x3, stride 2 on 2x2 gives 1x1); only an empty output is an error.
         out = tuple(_window_output(size, eff[i], s[i], 2 * p[i], self.ceil_mode, p[i]) for i, size in enumerate((h, w)))
-        _check_output(out)
+        _check_output(
+            out, f": kernel {eff[0]}x{eff[1]} (with dilation) on a padded input {h + 2 * p[0]}x{w + 2 * p[1]}"
+        )
         return Effect(output=(c, *out), rf=Window(eff, s, p))
 
 

@@ -149,7 +149,7 @@ BAD = [
     ("input: [3, 32, 32\nlayers:\n", r"bad\.yaml:2:7: invalid YAML: did not find expected ',' or '\]'"),
     (
         "input: [3, 2, 2]\nlayers:\n  - maxpool2d: {kernel_size: 2}\n  - maxpool2d: {kernel_size: 2}\n",
-        r"layer pool2 \(maxpool2d\), input \[3, 1, 1\]: kernel 2x2 \(with dilation\) is larger than the padded input 1x1",
+        r"layer pool2 \(maxpool2d\), input \[3, 1, 1\]: output size 0x0 is too small \(below 1\): kernel 2x2 \(with dilation\) on a padded input 1x1",
     ),
     (
         "input: [3, 32, 32]\nlayers:\n  - maxpool2d: {kernel_size: 2, padding: 2}\n",
