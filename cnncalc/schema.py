@@ -410,39 +410,34 @@ _STRUCTURAL: dict[str, Any] = {
     "repeat": {"type": ["integer", "string"], "description": "n chained copies, named name.0 ... name.n-1"},
     "first": {"type": "object", "description": "field overrides for the first repeat"},
 }
-#: A call of a block defined under ``blocks:``: its arguments plus the structural fields.
-_BLOCK_CALL = {
-    "type": "object",
-    "minProperties": 1,
-    "maxProperties": 1,
-    "additionalProperties": {"type": ["object", "null"]},
-    "description": "a call of a block defined under blocks:",
-}
-
-
 def json_schema() -> dict[str, Any]:
     """JSON Schema of the YAML format: top-level fields, and each layer as a bare kind or a
     one-key ``{kind: {fields}}`` mapping."""
     top = Architecture.model_json_schema()
     defs: dict[str, Any] = dict(top.pop("$defs", {}))
-    variants: list[dict[str, Any]] = [
-        {"type": "string", "enum": sorted(KINDS), "description": "A layer with default fields"}
-    ]
+    kinds: dict[str, Any] = {}
     for kind, cls in sorted(KINDS.items()):
         fields = cls.model_json_schema()
         defs.update(fields.pop("$defs", {}))
         fields["properties"].update(_STRUCTURAL)
         fields["title"] = kind
         fields["description"] = (cls.__doc__ or "").strip()
-        variants.append(
+        kinds[kind] = {"anyOf": [fields, {"type": "null"}]}
+    # One object with a property per kind (rather than an anyOf of one-key objects) keeps editors'
+    # completion useful and validation linear in the number of layers.
+    defs["layer"] = {
+        "anyOf": [
+            {"type": "string", "description": "a kind, or a block, with default fields", "examples": sorted(KINDS)},
             {
                 "type": "object",
-                "properties": {kind: {"anyOf": [fields, {"type": "null"}]}},
-                "required": [kind],
-                "additionalProperties": False,
-            }
-        )
-    layer_list = {"type": "array", "minItems": 1, "items": {"anyOf": [*variants, _BLOCK_CALL]}}
+                "properties": kinds,
+                "additionalProperties": {"type": ["object", "null"], "description": "a call of a block under blocks:"},
+                "minProperties": 1,
+                "maxProperties": 1,
+            },
+        ]
+    }
+    layer_list = {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/layer"}}
     top["properties"]["layers"] = layer_list
     top["properties"]["blocks"] = {
         "type": "object",

@@ -87,7 +87,7 @@ def test_list_validate_schema_and_help() -> None:
     assert "vgg16" in listed and "138,357,544" in listed
     assert run("validate", "vgg16").stdout.endswith("ok (VGG16, 40 layers, shapes checked at the default values)\n")
     schema = json.loads(run("schema").stdout)
-    assert "conv2d" in json.dumps(schema["properties"]["layers"])
+    assert "conv2d" in schema["$defs"]["layer"]["anyOf"][1]["properties"]
     for command in ("summarize", "validate", "list", "schema"):
         result = run(command, "--help")
         assert result.exit_code == 0 and "Usage:" in result.stdout
@@ -98,8 +98,11 @@ def test_bundled_files_match_the_json_schema() -> None:
     import yaml
 
     schema = json.loads(run("schema").stdout)
+    validator = jsonschema.Draft202012Validator(schema)
     for path in ARCHITECTURES.glob("*.yaml"):
-        jsonschema.validate(yaml.safe_load(path.read_text()), schema)
+        validator.validate(yaml.safe_load(path.read_text()))
+    wrong = {"input": [3, 8, 8], "layers": [{"conv2d": {"out_channels": 8, "kernal_size": 3}}]}
+    assert not validator.is_valid(wrong)
 
 
 BAD = [
