@@ -3,7 +3,7 @@ expanded into one flat list of named nodes (a DAG in definition order).
 
 Every layer entry may carry the structural fields ``name``, ``from`` (a name or a list of names of
 earlier entries in the same list, or ``input``), ``when`` (a block argument: false leaves the entry
-out, and a reference to it means its input), ``repeat`` (n chained copies named ``name.0`` ...
+out, and a reference to it means its first input), ``repeat`` (n chained copies named ``name.0`` ...
 ``name.{n-1}``) and ``first`` (field or argument overrides for copy 0). A block is a named list of
 layers with arguments; calling it looks like a layer kind. Names are hierarchical, like PyTorch
 module paths: ``layer3.4.conv2``.
@@ -185,8 +185,8 @@ def _repeat(value: Any) -> int | Expr:
         parsed = _parse_field(value)
     except ValueError as err:
         raise EntryError(f"repeat {err}", ("repeat",)) from None
-    if isinstance(parsed, int) and not 1 <= parsed <= MAX_NODES:
-        raise EntryError(f"repeat must be from 1 to {MAX_NODES:,}, got {parsed}", ("repeat",))
+    if isinstance(parsed, int) and not 0 <= parsed <= MAX_NODES:
+        raise EntryError(f"repeat must be from 0 to {MAX_NODES:,}, got {parsed}", ("repeat",))
     return parsed  # type: ignore[no-any-return]
 
 
@@ -424,15 +424,17 @@ def _expand_item(
                 known = [k for k in local if k != INPUT] + [INPUT]
                 raise _FieldProblem(f"from: no layer named {ref!r} before this one{suggest(ref, known)}", "from")
     if item.when is not None and not _static(item.when, scope, "when"):
-        if len(sources) != 1:
-            raise CnncalcError("a layer left out by `when` must have one input, which takes its place")
+        # Left out: its first input takes its place (an optional shortcut becomes the identity,
+        # an optional residual add passes the main path on).
         return sources[0]
     try:
         count = _static(item.repeat, scope, "repeat")
     except CnncalcError as err:
         raise _FieldProblem(err.reason, "repeat") from None
-    if not isinstance(count, int) or isinstance(count, bool) or count < 1:
-        raise CnncalcError(f"repeat must be a whole number of at least 1, got {count!r}")
+    if not isinstance(count, int) or isinstance(count, bool) or not 0 <= count <= MAX_NODES:
+        raise _FieldProblem(f"repeat must be a whole number from 0 to {MAX_NODES:,}, got {count!r}", "repeat")
+    if count == 0:
+        return sources[0]  # no copies: the input passes on, as for a layer left out
     inputs = tuple(sources)
     for r in range(count):
         name = f"{prefix}{item.name}" + (f".{r}" if count > 1 else "")

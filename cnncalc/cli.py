@@ -170,10 +170,85 @@ def validate(file: str) -> None:
     Shapes are checked at the file's default symbol values, or symbolically where a symbol has none.
     """
     arch = _load(file)
-    missing = arch.symbol_names - set(arch.symbols)
+    missing = arch.symbol_names - set(arch.defaults)
     arch.summarize(symbolic=bool(missing))
     where = "symbolically" if missing else "at the default values"
     click.echo(f"{arch.source}: ok ({arch.name}, {len(arch.nodes)} layers, shapes checked {where})")
+
+
+class Sizes(click.ParamType):  # type: ignore[type-arg]
+    """``97,224,513``: positive whole numbers separated by commas, for ``--sizes``."""
+
+    name = "N,N,..."
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> tuple[int, ...]:
+        if isinstance(value, tuple):
+            return value
+        parts = [p.strip() for p in str(value).split(",")]
+        if not all(p.isdigit() and int(p) > 0 and len(p) <= 9 for p in parts):
+            self.fail(f"{value!r} is not a list of positive whole numbers (e.g. 97,224,513)", param, ctx)
+        return tuple(int(p) for p in parts)
+
+
+@cli.command()
+@click.argument("file")
+@click.option(
+    "--set",
+    "assignments",
+    type=Assignment(),
+    multiple=True,
+    metavar="NAME=INT",
+    help="Give a symbol a value (repeatable), overriding the file's defaults.",
+)
+@click.option(
+    "--sizes",
+    type=Sizes(),
+    help="Input sizes to check: each is given to every symbol of the input's height and width "
+    "[default: a few across the valid range, the smallest one and the one below it included].",
+)
+@click.option(
+    "--device",
+    type=click.Choice(["auto", "meta", "cpu"]),
+    default="auto",
+    show_default=True,
+    help="Where PyTorch runs: meta (shapes only, no memory), cpu (real zero tensors), auto (meta, "
+    "and small layers on CPU as well).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Output format: a table per set of values, or JSON for scripts.",
+)
+@click.pass_context
+def verify(
+    ctx: click.Context,
+    file: str,
+    assignments: tuple[tuple[str, int], ...],
+    sizes: tuple[int, ...] | None,
+    device: str,
+    fmt: str,
+) -> None:
+    """Check cnncalc against PyTorch: build FILE's network in PyTorch, run it, and compare every
+    layer's output shape, parameters and MACs (exit 0: all agree, 1: a disagreement).
+
+    Needs PyTorch (pip install "cnncalc[torch]"). Values where both refuse the input agree.
+
+    \b
+    Examples:
+      cnncalc verify vgg16
+      cnncalc verify vgg16 --sizes 97,224,513
+      cnncalc verify my_net.yaml --set H=512 --set W=384 --format json
+    """
+    from .backends import torch_backend
+
+    backend = torch_backend()
+    arch = _load(file)
+    result = backend.verify(arch, dict(assignments), sizes, device=device)
+    click.echo(result.render(fmt), nl=False)
+    ctx.exit(0 if result.agrees else 1)
 
 
 @cli.command("list")

@@ -18,7 +18,7 @@ from .blocks import IN_CHANNELS, Scope
 from .errors import CnncalcError, ShapeError
 from .layers import FLAT, KEEP, FieldError, Window
 from .report import CONVENTIONS, LayerRow, ReceptiveField, Summary, Totals
-from .symbolic import Env, Value, equal, half, maximum, to_text
+from .symbolic import Env, Value, equal, half, maximum, stand_in, symbol, to_text
 
 if TYPE_CHECKING:
     from .schema import Architecture
@@ -44,17 +44,24 @@ def _product(values: tuple[Value, ...]) -> Value:
     return result
 
 
-def _merge_rf(fields: list[RF | None]) -> RF | None:
-    """The largest field over the inputs; unaligned when their jumps or starts differ."""
+def _merge_rf(fields: list[RF | None], shapes: list[tuple[Value, ...]]) -> RF | None:
+    """The largest field over the inputs; unaligned when their jumps or starts differ. Jump and
+    start come from an input that is not broadcast (a squeeze-and-excitation gate [C, 1, 1] has
+    one unit: its jump says nothing about the grid it multiplies)."""
     if any(f is None for f in fields):
         return None
-    first = fields[0]
-    assert first is not None
+    spatial = [x[1:] for x in shapes]
+    widest = max(range(len(fields)), key=lambda i: sum(1 for v in spatial[i] if not (isinstance(v, int) and v == 1)))
+    principal = fields[widest]
+    assert principal is not None
     aligned = all(
-        f[3] and equal(f[1][i], first[1][i]) and equal(f[2][i], first[2][i]) for f in fields if f for i in (0, 1)
+        f[3] and equal(f[1][i], principal[1][i]) and equal(f[2][i], principal[2][i])
+        for f in fields
+        if f
+        for i in (0, 1)
     )
     size = tuple(maximum(*(f[0][i] for f in fields if f)) for i in (0, 1))
-    return ((size[0], size[1]), first[1], first[2], aligned)
+    return ((size[0], size[1]), principal[1], principal[2], aligned)
 
 
 def _step(rf: RF | None, step: Any) -> RF | None:
@@ -83,7 +90,19 @@ def evaluate(arch: Architecture, values: dict[str, int], symbolic: bool) -> Summ
             raise CnncalcError(f"{arch.name} has no symbol {name!r} (its symbols: {choices})", location=arch.location())
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise CnncalcError(f"the value of {name} must be a positive integer, got {value!r}")
-    env = Env(dict(values) if symbolic else {**arch.symbols, **values}, symbolic)
+    bound: dict[str, Any] = dict(values) if symbolic else {**arch.defaults, **values}
+    multiples = arch.multiples
+    stand_ins: dict[Any, Any] = {}
+    for name, m in multiples.items():
+        given = bound.get(name)
+        if isinstance(given, int) and given % m:
+            raise CnncalcError(f"{name}={given} is not a multiple of {m}, as the file's symbols require")
+        if given is None and symbolic:
+            # name = m*q for a positive integer q: floors of name/m, name/(m/2)... become exact.
+            q = stand_in(name, m)
+            bound[name] = m * q
+            stand_ins[q] = symbol(name) / m
+    env = Env(bound, symbolic)
 
     shape: tuple[Value, ...] = ()
     for i, v in enumerate(arch.input):
@@ -130,7 +149,7 @@ def evaluate(arch: Architecture, values: dict[str, int], symbolic: bool) -> Summ
             raise err.at(arch.location(*node.path[:-1]), _label(node.name, layer.kind, ins)) from None
 
         in_fields = [input_rf if i < 0 else fields[i] for i in node.inputs]
-        rf = _step(in_fields[0] if len(in_fields) == 1 else _merge_rf(in_fields), effect.rf)
+        rf = _step(in_fields[0] if len(in_fields) == 1 else _merge_rf(in_fields, ins), effect.rf)
         x = ins[0]
         out = effect.output
         activations = _product(out)
@@ -161,11 +180,13 @@ def evaluate(arch: Architecture, values: dict[str, int], symbolic: bool) -> Summ
         weighted.append(effect.fan_in is not None)
 
     row_tuple = tuple(rows)
-    return Summary(
+    summary = Summary(
         name=arch.name,
         input=network_input,
         rows=row_tuple,
         total=Totals.of(row_tuple, weighted),
-        values=dict(env.values),
+        values={k: v for k, v in env.values.items() if isinstance(v, int)},
         conventions=CONVENTIONS,
+        multiples=multiples,
     )
+    return summary.replace(stand_ins) if stand_ins else summary

@@ -7,10 +7,11 @@ so a symbolic summary with all values given equals the numeric summary at those 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, NamedTuple
 
-from .symbolic import Value, free_symbols, substitute, total
+from .symbolic import Value, free_symbols, replace_symbols, substitute, total
 
 #: What every number counts; printed with every summary, in every format.
 CONVENTIONS: dict[str, str] = {
@@ -83,16 +84,17 @@ class Totals:
         )
 
 
-def _subs(value: Any, values: dict[str, int]) -> Any:
+def _map(value: Any, change: Callable[[Any], Any]) -> Any:
+    """``change`` applied to every number or expression inside rows, fields and totals."""
     if isinstance(value, (ReceptiveField, LayerRow)):
-        return type(value)(*(_subs(v, values) for v in value))
+        return type(value)(*(_map(v, change) for v in value))
     if isinstance(value, tuple):
-        return tuple(_subs(v, values) for v in value)
+        return tuple(_map(v, change) for v in value)
     if isinstance(value, Totals):
-        return replace(value, **{f.name: _subs(getattr(value, f.name), values) for f in fields(value)})
+        return replace(value, **{f.name: _map(getattr(value, f.name), change) for f in fields(value)})
     if isinstance(value, (str, bool)):
         return value
-    return substitute(value, values)
+    return change(value)
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,8 @@ class Summary:
     total: Totals
     values: dict[str, int]
     conventions: dict[str, str]
+    #: Symbols declared multiples (``multiple_of``) in the file: substituted values must be too.
+    multiples: dict[str, int] = field(default_factory=dict)
 
     @property
     def symbols(self) -> list[str]:
@@ -123,13 +127,27 @@ class Summary:
 
     def subs(self, **values: int) -> Summary:
         """This summary with symbols replaced by ``values`` (the rest stay symbolic)."""
+        for name, value in values.items():
+            m = self.multiples.get(name, 1)
+            if value % m:
+                from .errors import CnncalcError
+
+                raise CnncalcError(f"{name}={value} is not a multiple of {m}, as the file's symbols require")
+        return self._mapped(lambda v: substitute(v, values), {**self.values, **values})
+
+    def replace(self, mapping: dict[Any, Any]) -> Summary:
+        """This summary with sympy symbols replaced per ``mapping`` (symbol -> expression)."""
+        return self._mapped(lambda v: replace_symbols(v, mapping), self.values)
+
+    def _mapped(self, change: Callable[[Any], Any], values: dict[str, int]) -> Summary:
         return Summary(
             name=self.name,
-            input=_subs(self.input, values),
-            rows=_subs(self.rows, values),
-            total=_subs(self.total, values),
-            values={**self.values, **values},
+            input=_map(self.input, change),
+            rows=_map(self.rows, change),
+            total=_map(self.total, change),
+            values=values,
             conventions=self.conventions,
+            multiples=self.multiples,
         )
 
     def render(self, format: str = "text") -> str:

@@ -41,12 +41,25 @@ _STANDARD_TAGS = {
 }
 
 
-def _check_symbols(value: dict[str, int]) -> dict[str, int]:
+class SymbolSpec(BaseModel):
+    """A symbol's long form: ``{default: 256, multiple_of: 16}``. A multiple of m is treated as
+    m times a positive integer, so sizes that halve four times stay exact symbolically (U-Net)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    default: StrictInt | None = Field(default=None, description="Default value (a positive integer)")
+    multiple_of: StrictInt = Field(default=1, ge=1, description="The symbol is always a multiple of this")
+
+
+def _check_symbols(value: dict[str, int | SymbolSpec]) -> dict[str, int | SymbolSpec]:
     for name, v in value.items():
         if not is_name(name):
             raise ValueError(f"{name!r} cannot name a symbol (use letters, digits and _)")
-        if v < 1:
-            raise ValueError(f"symbol {name} must be a positive integer, got {v}")
+        default = v.default if isinstance(v, SymbolSpec) else v
+        if default is not None and default < 1:
+            raise ValueError(f"symbol {name} must be a positive integer, got {default}")
+        if isinstance(v, SymbolSpec) and default is not None and default % v.multiple_of:
+            raise ValueError(f"symbol {name}: the default {default} is not a multiple of {v.multiple_of}")
     return value
 
 
@@ -63,14 +76,30 @@ class Architecture(BaseModel):
     input: tuple[Int, ...] = Field(
         min_length=1, max_length=3, description="[channels, height, width] (or [features]); integers or expressions"
     )
-    symbols: Annotated[dict[str, StrictInt], AfterValidator(_check_symbols)] = Field(
-        default_factory=dict, description="Default values of symbols (positive integers)"
+    symbols: Annotated[dict[str, StrictInt | SymbolSpec], AfterValidator(_check_symbols)] = Field(
+        default_factory=dict,
+        description="Symbols: a default value (a positive integer), or {default, multiple_of}",
     )
 
     _source: str = PrivateAttr(default="<string>")
     _positions: Positions = PrivateAttr(default_factory=dict)
     _nodes: tuple[Node, ...] = PrivateAttr(default=())
     _symbol_names: frozenset[str] = PrivateAttr(default=frozenset())
+
+    @property
+    def defaults(self) -> dict[str, int]:
+        """Default values of the symbols that have one."""
+        out = {}
+        for name, v in self.symbols.items():
+            default = v.default if isinstance(v, SymbolSpec) else v
+            if default is not None:
+                out[name] = default
+        return out
+
+    @property
+    def multiples(self) -> dict[str, int]:
+        """Symbols declared ``multiple_of`` something other than 1."""
+        return {k: v.multiple_of for k, v in self.symbols.items() if isinstance(v, SymbolSpec) and v.multiple_of > 1}
 
     @property
     def layers(self) -> tuple[Layer, ...]:
@@ -410,6 +439,8 @@ _STRUCTURAL: dict[str, Any] = {
     "repeat": {"type": ["integer", "string"], "description": "n chained copies, named name.0 ... name.n-1"},
     "first": {"type": "object", "description": "field overrides for the first repeat"},
 }
+
+
 def json_schema() -> dict[str, Any]:
     """JSON Schema of the YAML format: top-level fields, and each layer as a bare kind or a
     one-key ``{kind: {fields}}`` mapping."""

@@ -325,11 +325,40 @@ def minimum(a: Value, b: Value) -> Value:
     return simplify_integer(_sp().Min(a, b))
 
 
+def _sign(expr: Any) -> int:
+    """+1 if ``expr`` >= 0 and -1 if ``expr`` <= 0 wherever every symbol and every floor() in it is
+    at least 1 (they are sizes and symbols of a valid network), 0 when that does not settle it.
+    Each such atom a is written 1 + t with t >= 0; a polynomial in the t whose coefficients share
+    one sign has that sign."""
+    sp = _sp()
+    atoms = [a for a in expr.atoms(sp.floor, sp.Symbol)]
+    shifted = sp.expand(expr.xreplace({a: 1 + sp.Dummy(nonnegative=True) for a in atoms}))
+    if not shifted.is_polynomial(*shifted.free_symbols):
+        return 0
+    coeffs = sp.Poly(shifted, *shifted.free_symbols).coeffs() if shifted.free_symbols else [shifted]
+    if all(c >= 0 for c in coeffs):
+        return 1
+    if all(c <= 0 for c in coeffs):
+        return -1
+    return 0
+
+
 def maximum(*values: Value) -> Value:
-    """The largest of ``values``, as sympy's Max when any is symbolic."""
+    """The largest of ``values``. Symbolically the difference of two values decides where its sign
+    is settled (see _sign); otherwise max(a, b) = a + Max(b - a, 0), where b - a cancels what the
+    two share, so chains of merges grow by one small term each instead of doubling."""
     if all(isinstance(v, int) for v in values):
         return max(values)
-    return simplify_integer(_sp().Max(*values))
+    sp = _sp()
+    result = values[0]
+    for v in values[1:]:
+        diff = sp.expand(v - result)
+        sign = (1 if diff > 0 else -1) if diff.is_number else _sign(diff)
+        if sign > 0:
+            result = v
+        elif sign == 0:
+            result = result + sp.Max(diff, 0)
+    return simplify_integer(result)
 
 
 def equal(a: Value, b: Value) -> bool:
@@ -369,12 +398,22 @@ def free_symbols(value: Any) -> set[str]:
     return {s.name for s in value.free_symbols}
 
 
+@cache
+def stand_in(name: str, multiple: int) -> sympy.Symbol:
+    """The positive integer q that stands for name/multiple inside a symbolic evaluation."""
+    return _sp().Symbol(f"{name}_over_{multiple}", integer=True, positive=True)
+
+
 def substitute(value: Any, values: dict[str, int]) -> Any:
     """``value`` with symbols replaced by ``values``; whole-number results become ints, halves floats."""
+    return replace_symbols(value, {symbol(k): _sp().Integer(v) for k, v in values.items()})
+
+
+def replace_symbols(value: Any, mapping: dict[Any, Any]) -> Any:
+    """``value`` with sympy symbols replaced per ``mapping`` (numbers or expressions)."""
     if value is None or isinstance(value, (int, float)):
         return value
-    sp = _sp()
-    result = value.xreplace({symbol(k): sp.Integer(v) for k, v in values.items()})
+    result = value.xreplace(mapping)
     if result.is_Integer:
         return int(result)
     if result.is_Rational:

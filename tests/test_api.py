@@ -126,3 +126,29 @@ def test_numeric_runs_do_not_import_sympy_and_nothing_imports_torch() -> None:
     modules = _imports("import cnncalc; cnncalc.load('vgg16').summarize(symbolic=True).render('latex')")
     assert "sympy" in modules
     assert "torch" not in modules
+
+
+def test_symbols_declared_multiples_stay_exact() -> None:
+    text = """
+input: [3, H, H]
+symbols: {H: {default: 64, multiple_of: 4}}
+layers:
+  - maxpool2d: {kernel_size: 2}
+  - maxpool2d: {kernel_size: 2}
+  - convtranspose2d: {out_channels: 3, kernel_size: 4, stride: 4}
+  - concat: {from: [input, upconv1]}
+"""
+    arch = cnncalc.load(text)
+    H = sympy.Symbol("H", integer=True, positive=True)
+    # H = 4q: two halvings give q exactly and the 4x up-convolution gives 4q = H again, so the
+    # concatenation with the input is valid for every allowed H (it would not be for H = 65).
+    sym = arch.summarize(symbolic=True)
+    assert sym.rows[1].output == (3, H / 4, H / 4)
+    assert sym.rows[-1].output == (6, H, H)
+    assert sym.subs(H=64) == arch.summarize()
+    with pytest.raises(CnncalcError, match="H=65 is not a multiple of 4"):
+        arch.summarize(H=65)
+    with pytest.raises(CnncalcError, match="H=66 is not a multiple of 4"):
+        sym.subs(H=66)
+    with pytest.raises(SchemaError, match="the default 63 is not a multiple of 4"):
+        cnncalc.load(text.replace("default: 64", "default: 63"))

@@ -149,7 +149,7 @@ layers:
         ),
         ("layers:\n  - add: {from: input}\n", r"add merges two or more inputs"),
         ("layers:\n  - relu: {from: [input, input]}\n", r"relu takes one input; merge several with add, mul or concat"),
-        ("layers:\n  - relu: {repeat: 0}\n", r"repeat must be from 1 to 100,000, got 0"),
+        ("layers:\n  - relu: {repeat: -1}\n", r"repeat must be from 0 to 100,000, got -1"),
         (
             "layers:\n  - relu: {repeat: n}\n",
             r"repeat: n is not an argument of the file; repeat must be known without symbols",
@@ -164,6 +164,26 @@ layers:
 def test_structure_errors_name_file_line_and_layer(text: str, message: str) -> None:
     with pytest.raises(SchemaError, match=message):
         cnncalc.load("input: [3, 8, 8]\n" + text)
+
+
+def test_left_out_merges_and_zero_repeats_pass_their_first_input_on() -> None:
+    text = """
+input: [3, 8, 8]
+blocks:
+  unit:
+    args: {residual: true, depth: 1}
+    layers:
+      - conv2d: {out_channels: 3, kernel_size: 3, padding: 1, repeat: depth}
+      - add: {from: [conv1, input], when: residual}
+layers:
+  - unit: {name: a}
+  - unit: {residual: false, depth: 2, name: b}
+  - unit: {depth: 0, name: c}
+"""
+    arch = cnncalc.load(text)
+    assert arch.layer_names == ("a.conv1", "a.add1", "b.conv1.0", "b.conv1.1", "c.add1")
+    rows = {r.name: r for r in arch.summarize().rows}
+    assert rows["c.add1"].sources == ("b.conv1.1", "b.conv1.1")  # no conv: the add sees the input twice
 
 
 def test_in_channels_in_expressions_and_symbolic_widths() -> None:

@@ -282,22 +282,26 @@ def test_unet_numeric_output_and_macs(side: int) -> None:
 @pytest.mark.parametrize("side", [572, 100, 40, 24])
 def test_unet_needs_a_multiple_of_16(side: int) -> None:
     # Four 2x2 pools floor the size; four up-convs double it: only a multiple of 16 comes back to
-    # the skip's size, and the concatenation refuses the mismatch (PyTorch's torch.cat does too).
-    with pytest.raises(ShapeError, match="concat"):
+    # the skip's size. The file declares H and W multiples of 16, so cnncalc refuses other values
+    # up front; without that declaration the concatenation refuses the mismatch (as torch.cat does).
+    with pytest.raises(cnncalc.CnncalcError, match=f"H={side} is not a multiple of 16"):
         cnncalc.load("unet").summarize(H=side, W=256)
+    with pytest.raises(ShapeError, match="concat"):
+        unet_variant(symbols={"H": 256, "W": 256}).summarize(H=side, W=256)
 
 
 def test_unet_symbolic_for_sides_divisible_by_16() -> None:
-    # With a free H the skip (floor(H/8)) and the up-conv (2*floor(H/16)) agree only for H divisible
-    # by 16, which cnncalc cannot assume: it says so. Writing the side as 16*h makes it exact.
-    with pytest.raises(ShapeError, match="agree only where"):
-        cnncalc.load("unet").summarize(symbolic=True)
-    arch = unet_variant(input=[1, "16*h", "16*w"], symbols={"h": 16, "w": 16})
-    sym = arch.summarize(symbolic=True)
-    h, w = sympy.Symbol("h", integer=True, positive=True), sympy.Symbol("w", integer=True, positive=True)
-    assert sym.rows[-1].output == (2, 16 * h, 16 * w)  # [2, H, W]
+    # H and W are declared multiples of 16, so the skip (H/8) and the up-conv (2 * H/16) agree
+    # exactly and the whole decoder stays in closed form.
+    H, W = sympy.Symbol("H", integer=True, positive=True), sympy.Symbol("W", integer=True, positive=True)
+    sym = cnncalc.load("unet").summarize(symbolic=True)
+    assert sym.rows[-1].output == (2, H, W)  # [2, H, W]
     assert sym.total.params == unet_params(1, 2)
-    assert sympy.expand(sym.total.macs - unet_macs(16, 16) * h * w) == 0  # MACs scale with the area
-    assert sym.subs(h=16, w=16) == arch.summarize()
+    assert sympy.expand(sym.total.macs - unet_macs(16, 16) * H * W / 256) == 0  # MACs scale with the area
+    assert sym.subs(H=256, W=256) == cnncalc.load("unet").summarize()
+    # Without the declaration, a free H cannot be assumed divisible: cnncalc says where they agree.
+    with pytest.raises(ShapeError, match="agree only where"):
+        unet_variant(symbols={"H": 256, "W": 256}).summarize(symbolic=True)
+    arch = unet_variant(input=[1, "16*h", "16*w"], symbols={"h": 16, "w": 16})
     plain = cnncalc.load("unet").summarize()
     assert arch.summarize().rows == plain.rows and arch.summarize().total == plain.total
