@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, NamedTuple
 
-from .symbolic import Value, free_symbols, replace_symbols, substitute, total
+from .symbolic import Value, expand, free_symbols, replace_symbols, substitute, total
 
 #: What every number counts; printed with every summary, in every format.
 CONVENTIONS: dict[str, str] = {
@@ -76,8 +76,8 @@ class Totals:
         """params, trainable params, MACs, activations: sums of the rows; neurons: the activations
         of the rows flagged in ``weighted`` (layers whose outputs are weighted sums)."""
         return cls(
-            params=total([r.params for r in rows]),
-            trainable_params=total([r.trainable_params for r in rows]),
+            params=expand(total([r.params for r in rows])),
+            trainable_params=expand(total([r.trainable_params for r in rows])),
             macs=total([r.macs for r in rows]),
             activations=total([r.activations for r in rows]),
             neurons=total([r.activations for r, w in zip(rows, weighted, strict=True) if w]),
