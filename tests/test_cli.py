@@ -24,6 +24,10 @@ CASES = [("lenet5", False, fmt) for fmt in FORMATS] + [
     ("vgg16", True, "latex"),
     ("vgg16", True, "markdown"),
     ("alexnet", True, "text"),
+    ("resnet50", False, "text"),
+    ("resnet50", True, "json"),
+    ("inception_v3", False, "csv"),
+    ("unet", True, "markdown"),
 ]
 
 
@@ -51,6 +55,12 @@ def test_printed_rows_add_up_to_the_printed_total(example: str) -> None:
     for key in ("params", "trainable_params", "macs", "activations"):
         assert sum(layer[key] for layer in data["layers"]) == data["total"][key]
     assert data["total"]["params"] == int(total["params"])
+
+
+@pytest.mark.parametrize("example", ["resnet152", "densenet201", "inception_v3", "efficientnet_b0"])
+def test_zoo_files_stay_short(example: str) -> None:
+    # blocks, repeat and first keep even the deepest networks readable against their papers
+    assert len((ARCHITECTURES / f"{example}.yaml").read_text().splitlines()) < 100
 
 
 def test_json_contract() -> None:
