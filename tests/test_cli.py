@@ -57,7 +57,7 @@ def test_printed_rows_add_up_to_the_printed_total(example: str) -> None:
     assert data["total"]["params"] == int(total["params"])
 
 
-@pytest.mark.parametrize("example", ["resnet152", "densenet201", "inception_v3", "efficientnet_b0"])
+@pytest.mark.parametrize("example", ["resnet152", "densenet201", "efficientnet_b0"])
 def test_zoo_files_stay_short(example: str) -> None:
     # blocks, repeat and first keep even the deepest networks readable against their papers
     assert len((ARCHITECTURES / f"{example}.yaml").read_text().splitlines()) < 100
