@@ -439,19 +439,19 @@ def test_every_kind_is_generated() -> None:
     assert set(KINDS) == GENERATED
 
 
-@_settings(800)
+@_settings(1200)
 @given(sequential(), SIZES, SIZES)
 def test_random_sequential_networks(data: dict[str, Any], h: int, w: int) -> None:
     check_agreement(data, h, w)
 
 
-@_settings(500)
+@_settings(700)
 @given(branching(), SIZES, SIZES)
 def test_random_branching_networks(data: dict[str, Any], h: int, w: int) -> None:
     check_agreement(data, h, w)
 
 
-@_settings(200)
+@_settings(250)
 @given(blocks(), SIZES, SIZES)
 def test_random_residual_blocks(data: dict[str, Any], h: int, w: int) -> None:
     check_agreement(data, h, w)

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import importlib
 from types import ModuleType
 
 from ..errors import CnncalcError
@@ -15,13 +16,12 @@ MISSING_TORCH = 'PyTorch is not installed; install it with: pip install "cnncalc
 def torch_backend() -> ModuleType:
     """:mod:`cnncalc.backends.torch`, or a CnncalcError saying how to install PyTorch."""
     try:
-        from . import torch as backend
+        return importlib.import_module(f"{__name__}.torch")
     except ImportError as err:
         # Only a missing torch is the user's to fix; any other import error is a bug to surface.
         if err.name is None or err.name.split(".")[0] != "torch":
             raise
         raise CnncalcError(MISSING_TORCH) from None
-    return backend
 
 
 __all__ = ["MISSING_TORCH", "torch_backend"]
