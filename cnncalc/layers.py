@@ -49,6 +49,12 @@ def _parse_padding(value: Any) -> Any:
 Padding = tuple[Int, Int] | Annotated[StrictInt | str, AfterValidator(_parse_padding)]
 
 
+def _no_indices(value: bool) -> bool:
+    if value:
+        raise ValueError("must be false: with true PyTorch returns (values, indices), which no next layer takes")
+    return value
+
+
 class FieldError(ShapeError):
     """A field whose value is not allowed; ``field`` names it so the error can point at its line."""
 
@@ -164,6 +170,15 @@ def _check_fits(size: tuple[Value, Value], pads: tuple[Value, Value], kernel: tu
         )
 
 
+def _check_wrap(mode: str, size: tuple[Value, Value], before: tuple[Value, Value], after: tuple[Value, Value]) -> None:
+    """Reflect padding needs padding < size; circular padding at most the size (PyTorch)."""
+    for n, a, b in zip(size, before, after, strict=True):
+        for pad in (a, b):
+            if isinstance(n, int) and isinstance(pad, int) and (pad >= n if mode == "reflect" else pad > n):
+                bound = "smaller than" if mode == "reflect" else "at most"
+                raise FieldError(f"{mode} padding {pad} must be {bound} the input size {n}", field="padding")
+
+
 def _check_output(out: tuple[Value, ...], why: str = "") -> None:
     if any(isinstance(v, int) and v < 1 for v in out):
         raise ShapeError(f"output size {'x'.join(str(v) for v in out)} is too small (below 1){why}")
@@ -208,6 +223,8 @@ class Conv2d(Layer):
             raise ShapeError(f"{c} input channels are not divisible by groups={groups}")
         if isinstance(groups, int) and isinstance(out_c, int) and out_c % groups:
             raise FieldError(f"out_channels={out_c} is not divisible by groups={groups}", field="out_channels")
+        if self.padding_mode in ("reflect", "circular"):
+            _check_wrap(self.padding_mode, (h, w), left, (totals[0] - left[0], totals[1] - left[1]))
         _check_fits((h, w), totals, eff)
         out = (
             _window_output(h, eff[0], s[0], totals[0], False, left[0]),
@@ -250,8 +267,8 @@ class _Pool(Layer):
         p = self._values(env, "padding", 0)
         d = self._dilation(env)
         eff = (d[0] * (k[0] - 1) + 1, d[1] * (k[1] - 1) + 1)
-        limit = eff if self.kind == "maxpool2d" else k
-        for pad, lim in zip(p, limit, strict=True):
+        # PyTorch bounds the padding by half the kernel as written, dilation or not.
+        for pad, lim in zip(p, k, strict=True):
             if isinstance(pad, int) and isinstance(lim, int) and 2 * pad > lim:
                 raise FieldError(
                     f"padding {pad} is more than half the kernel ({lim}); PyTorch allows at most half",
@@ -276,7 +293,7 @@ class MaxPool2d(_Pool):
     kind: ClassVar[str] = "maxpool2d"
     prefix: ClassVar[str] = "pool"
     dilation: Pair = 1
-    return_indices: StrictBool = False
+    return_indices: Annotated[StrictBool, AfterValidator(_no_indices)] = False
 
     def _dilation(self, env: Env) -> tuple[Value, Value]:
         return self._values(env, "dilation")
@@ -292,6 +309,11 @@ class AvgPool2d(_Pool):
     prefix: ClassVar[str] = "pool"
     count_include_pad: StrictBool = True
     divisor_override: StrictInt | None = None
+
+    def apply(self, x: Shape, env: Env) -> Effect:
+        if self.divisor_override == 0:
+            raise FieldError("divisor_override must not be 0", field="divisor_override")
+        return super().apply(x, env)
 
 
 class _AdaptivePool(Layer):
@@ -343,7 +365,7 @@ class AdaptiveMaxPool2d(_AdaptivePool):
 
     kind: ClassVar[str] = "adaptivemaxpool2d"
     prefix: ClassVar[str] = "maxpool"
-    return_indices: StrictBool = False
+    return_indices: Annotated[StrictBool, AfterValidator(_no_indices)] = False
 
 
 class BatchNorm2d(Layer):
@@ -360,7 +382,10 @@ class BatchNorm2d(Layer):
     track_running_stats: StrictBool = True
 
     def apply(self, x: Shape, env: Env) -> Effect:
-        c = self._spatial(x)[0]
+        c, h, w = self._spatial(x)
+        if not self.track_running_stats and isinstance(h, int) and isinstance(w, int) and h * w == 1:
+            # Without running statistics PyTorch normalises by batch statistics even in eval mode.
+            raise ShapeError("batch statistics need more than one value per channel; a 1x1 map at batch 1 has one")
         return Effect(output=x, params=2 * c if self.affine else 0)
 
 
@@ -525,6 +550,14 @@ class Softmax(_Activation):
     kind: ClassVar[str] = "softmax"
     prefix: ClassVar[str] = "softmax"
     dim: StrictInt = 1
+
+    def apply(self, x: Shape, env: Env) -> Effect:
+        rank = len(x) + 1  # with the batch axis
+        if not -rank <= self.dim < rank:
+            raise FieldError(
+                f"dim {self.dim} is out of range for a batch of rank {rank} ({-rank}..{rank - 1})", field="dim"
+            )
+        return Effect(output=x)
 
 
 class Hardsigmoid(_InplaceActivation):
@@ -692,6 +725,8 @@ class Upsample(Layer):
         c, h, w = self._spatial(x)
         if (self.size is None) == (self.scale_factor is None):
             raise FieldError("give exactly one of size and scale_factor", field="size")
+        if self.align_corners is not None and self.mode in ("nearest", "nearest-exact"):
+            raise FieldError(f"align_corners applies to interpolating modes, not {self.mode!r}", field="align_corners")
         out = (
             self._values(env, "size")
             if self.size is not None

@@ -463,6 +463,7 @@ def test_verify_without_torch_says_how_to_install_it() -> None:
 # --- known disagreements: each passes once cnncalc's rule matches PyTorch's ------------------------------
 
 #: name -> (input, layers): cnncalc and PyTorch disagree here today; minimal cases.
+#: Disagreements the property tests found, each now fixed in cnncalc (the text says what PyTorch does).
 FINDINGS: dict[str, tuple[list[Any], list[Any], str]] = {
     "dilated max pool with padding over half the kernel": (
         [1, 9, 9],
@@ -509,10 +510,15 @@ FINDINGS: dict[str, tuple[list[Any], list[Any], str]] = {
 }
 
 
-@pytest.mark.parametrize(
-    "case", [pytest.param(case, marks=pytest.mark.xfail(strict=True, reason=FINDINGS[case][2])) for case in FINDINGS]
-)
-def test_known_disagreement(backend: ModuleType, case: str) -> None:
+@pytest.mark.parametrize("case", list(FINDINGS))
+def test_former_disagreements_now_agree(backend: ModuleType, case: str) -> None:
+    # Found by the property tests (PyTorch rejects, cnncalc did not); cnncalc's rules now agree.
     shape, layers, _ = FINDINGS[case]
-    verification = backend.verify(cnncalc.load({"input": shape, "layers": layers}))
+    try:
+        arch = cnncalc.load({"input": shape, "layers": layers})
+    except cnncalc.SchemaError as err:
+        assert "return_indices must be false" in str(err)  # refused when the file is read
+        return
+    verification = backend.verify(arch)
     assert verification.agrees, _disagreements(verification)
+    assert all(run.verdict == "both reject" for run in verification.runs)

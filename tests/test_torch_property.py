@@ -4,8 +4,9 @@ merges and blocks), at random and awkward input sizes (odd, prime, the smallest 
 one below it). Both must agree on every layer's output shape, parameters and MACs, and on refusal:
 PyTorch raises exactly where cnncalc raises a CnncalcError (at load or summarize), in the same layer.
 
-Generated fields stay clear of the known disagreements pinned in test_torch.py (FINDINGS), so
-each of those fails in one place; widen the strategies here once cnncalc's rule is fixed. Of the
+The generators also draw the cases where the two once disagreed (test_torch.py's FINDINGS, now
+fixed in cnncalc's rules): reflect and circular padding near the input size, dilated max pools with
+large padding, divisor_override 0, batch statistics on a 1x1 map. Of the
 deliberate differences (test_torch.py's DELIBERATE) one cannot be avoided by construction: a side
 cropped or pooled to size 0, where PyTorch makes an empty tensor and cnncalc refuses; such a
 refusal is let pass.
@@ -76,8 +77,7 @@ def conv2d(draw: st.DrawFn) -> dict[str, Any]:
         "dilation": draw(pair(small(1, 3))),
         "groups": draw(st.sampled_from([1, 1, 1, 2, 3])),
         "bias": draw(st.booleans()),
-        # reflect and circular padding larger than the input: known disagreements (FINDINGS)
-        "padding_mode": draw(st.sampled_from(["zeros", "zeros", "zeros", "replicate"])),
+        "padding_mode": draw(st.sampled_from(["zeros", "zeros", "zeros", "replicate", "reflect", "circular"])),
     }
     bad = {
         "kernel_size": [0, [2, 0]],
@@ -124,14 +124,11 @@ def pool(draw: st.DrawFn) -> dict[str, Any]:
     if draw(st.booleans()):
         fields["stride"] = draw(pair(small(1, 3)))
     if kind == "maxpool2d":
-        # dilated: padding at most half the undilated kernel (beyond it: a known disagreement)
         fields["dilation"] = draw(pair(small(1, 3)))
     else:
         fields["count_include_pad"] = draw(st.booleans())
-        fields["divisor_override"] = draw(st.sampled_from([None, 1, 3]))  # 0: a known disagreement
+        fields["divisor_override"] = draw(st.sampled_from([None, 1, 3, 0]))
     fields = broken(draw, fields, {"padding": [k // 2 + 1, -1], "kernel_size": [0], "stride": [0]})
-    if kind == "maxpool2d" and fields["padding"] > k // 2:
-        fields["dilation"] = 1  # else within half the dilated kernel: the known disagreement
     return {kind: fields}
 
 
@@ -146,8 +143,13 @@ def adaptive(draw: st.DrawFn) -> dict[str, Any]:
 def norm(draw: st.DrawFn) -> dict[str, Any]:
     kind = draw(st.sampled_from(["batchnorm2d", "layernorm2d", "localresponsenorm", "layerscale"]))
     if kind == "batchnorm2d":
-        # track_running_stats false on a 1x1 map: a known disagreement
-        return {kind: {"affine": draw(st.booleans()), "momentum": draw(st.sampled_from([None, 0.1]))}}
+        return {
+            kind: {
+                "affine": draw(st.booleans()),
+                "momentum": draw(st.sampled_from([None, 0.1])),
+                "track_running_stats": draw(st.sampled_from([True, True, False])),
+            }
+        }
     if kind == "layernorm2d":
         return {kind: {"elementwise_affine": draw(st.booleans()), "bias": draw(st.booleans())}}
     if kind == "localresponsenorm":
@@ -185,12 +187,12 @@ def reshaping(draw: st.DrawFn) -> dict[str, Any]:
             fields["size"] = draw(pair(small(1, 9)))
         else:
             fields["scale_factor"] = draw(pair(small(1, 3)))
-        if mode in ("bilinear", "bicubic") and draw(st.booleans()):
-            fields["align_corners"] = draw(st.booleans())  # with nearest: a known disagreement
+        if draw(st.booleans()):
+            fields["align_corners"] = draw(st.booleans())  # refused by both with the nearest modes
         return {kind: fields}
     if kind == "channel_shuffle":
         return {kind: {"groups": draw(small(1, 4))}}
-    return {kind: {"dim": draw(small(-4, 3))}}  # in range for a batch of [C, H, W]
+    return {kind: {"dim": draw(small(-5, 4))}}  # -4..3 in range for a batch of [C, H, W]
 
 
 @st.composite
