@@ -8,11 +8,20 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from .errors import CnncalcError, SchemaError, ShapeError
 from .report import LayerRow, ReceptiveField, Summary, Totals
 from .schema import Architecture, bundled, load
 
 __version__ = "0.1.0"
+
+
+def to_torch(arch: Architecture, **values: int) -> Any:
+    """``arch`` as a PyTorch ``nn.Module`` at ``values`` whose submodule names match cnncalc's layer
+    names; needs PyTorch (``pip install "cnncalc[torch]"``). Torch is imported only here."""
+    return arch.to_torch(**values)
+
 
 __all__ = [
     "Architecture",
@@ -26,4 +35,5 @@ __all__ = [
     "__version__",
     "bundled",
     "load",
+    "to_torch",
 ]

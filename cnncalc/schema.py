@@ -9,7 +9,7 @@ into one line naming the file, line, column, layer and what is wrong.
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -145,6 +145,22 @@ class Architecture(BaseModel):
         from .graph import evaluate
 
         return evaluate(self, values, symbolic)
+
+    def verify(self, sizes: Sequence[int] | None = None, *, device: str = "auto", **values: int) -> Any:
+        """Build this network in PyTorch and compare every layer's shape, parameters and MACs with
+        cnncalc's, at the defaults (or ``values``) and at each size in ``sizes`` for the input's
+        height and width. Returns a ``Verification`` (``.agrees``, ``.runs``, ``.render()``).
+        Needs PyTorch (``pip install "cnncalc[torch]"``)."""
+        from .backends import torch_backend
+
+        return torch_backend().verify(self, values or None, sizes, device=device)
+
+    def to_torch(self, **values: int) -> Any:
+        """This network as a PyTorch ``nn.Module`` at ``values`` (defaults from the file), with
+        submodules at cnncalc's layer names (``model.get_submodule("layer2.0.downsample.0")``)."""
+        from .backends import torch_backend
+
+        return torch_backend().build(self, values or None)
 
 
 _suggest = suggest

@@ -522,3 +522,15 @@ def test_former_disagreements_now_agree(backend: ModuleType, case: str) -> None:
     verification = backend.verify(arch)
     assert verification.agrees, _disagreements(verification)
     assert all(run.verdict == "both reject" for run in verification.runs)
+
+
+def test_public_api_builds_and_verifies(backend: ModuleType) -> None:
+    import torch
+
+    arch = cnncalc.load("resnet18")
+    model = cnncalc.to_torch(arch, H=64, W=64)
+    assert isinstance(model.get_submodule("layer2.0.downsample.0"), torch.nn.Conv2d)
+    assert sum(p.numel() for p in model.parameters()) == 11_689_512  # torchvision's resnet18
+    assert model(torch.zeros(1, 3, 64, 64)).shape == (1, 1000)
+    result = cnncalc.load("lenet5").verify(sizes=[40])
+    assert result.agrees and len(result.runs) == 2
