@@ -43,7 +43,7 @@ from .conftest import ARCHITECTURES, ROOT, run
 BAD = Path(__file__).parent / "bad"
 #: Seconds an answer may take (in-process; a subprocess gets STARTUP more for the interpreter).
 TIME_LIMIT = float(os.environ.get("CNNCALC_TIME_LIMIT", "2"))
-STARTUP = 3.0
+STARTUP = 2.0
 MARKER = "# <- error"
 HEADER = re.compile(r"#\s*(expect|message|args|stdout|where|run|xfail):\s?(.*)")
 
@@ -237,6 +237,54 @@ def test_corpus_file(case: Case) -> None:
     )
 
 
+@pytest.mark.parametrize("command", [("validate",), ("summarize", "--symbolic"), ("summarize", "--format", "latex")])
+def test_the_corpus_through_other_commands(command: tuple[str, ...]) -> None:
+    """`validate` (symbolic where a symbol has no default), --symbolic and LaTeX take other paths
+    through the code; the contract is the same (the files' messages may differ, so only its shape
+    is checked). Files with a known finding and those that need a subprocess are left out."""
+    problems = []
+    for case in CASES:
+        if case.xfail or case.run == "subprocess":
+            continue
+        args = (command[0], str(case.path), *command[1:])
+        try:
+            check_outcome(run_inprocess(*args), expect=(0, 2), file=case.path.name, where="file")
+        except AssertionError as err:
+            problems.append(f"{case.path.name}: {str(err).splitlines()[0]}")
+    assert problems == []
+
+
+def test_the_library_raises_only_cnncalc_errors() -> None:
+    """The same files through the Python API: every problem is a CnncalcError (README, "Python")."""
+    import cnncalc
+
+    problems = []
+    for case in CASES:
+        if case.xfail or case.run == "subprocess":
+            continue
+        try:
+            summary = cnncalc.load(case.path).summarize()
+            summary.render("text")
+            summary.to_dict()
+        except cnncalc.CnncalcError:
+            pass
+        except Exception as err:
+            problems.append(f"{case.path.name}: {type(err).__name__}: {err}")
+    assert problems == []
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="cnncalc.load() of one-line YAML text longer than 255 bytes raises OSError [Errno 36] File name too "
+    "long: the text is tried as a path first (Path(source).exists())",
+)
+def test_the_library_reads_long_one_line_yaml_text() -> None:
+    import cnncalc
+
+    text = "{name: n, input: [3, 32, 32], layers: [" + ", ".join(["relu"] * 50) + "]}"
+    assert cnncalc.load(text).summarize().total.params == 0
+
+
 # --- generated files: sizes, long lines, folders, missing files, special files ----------------------
 
 
@@ -252,7 +300,11 @@ def test_a_6_mb_file_is_refused_before_reading(tmp_path: Path) -> None:
     path.write_text(NET + "layers:\n" + "  - relu\n" * 750_000)  # 6 MB
     assert path.stat().st_size > 6_000_000
     check_outcome(
-        _summarize(path), expect=2, file="huge.yaml", where="file", message=r"the file has 6,\d{3},\d{3} bytes; the limit is 5,242,880"
+        _summarize(path),
+        expect=2,
+        file="huge.yaml",
+        where="file",
+        message=r"the file has 6,\d{3},\d{3} bytes; the limit is 5,242,880",
     )
 
 
@@ -276,7 +328,11 @@ LONG_LINES = {
         2,
         r"out_channels an expression of 1000001 characters is too long \(limit 200\)",
     ),
-    "key": (lambda: NET + "layers: [relu]\n" + "k" * 1_000_000 + ": 1\n", 2, r"invalid YAML: could not find expected ':'"),
+    "key": (
+        lambda: NET + "layers: [relu]\n" + "k" * 1_000_000 + ": 1\n",
+        2,
+        r"invalid YAML: could not find expected ':'",
+    ),
     "string": (lambda: NET + "layers: [{relu: {name: '" + "n" * 2_000_000 + "'}}]\n", 0, ""),
     "comment": (lambda: NET + "layers: [relu]  #" + "c" * 4_000_000 + "\n", 0, ""),
 }
@@ -325,7 +381,11 @@ def test_a_missing_file(tmp_path: Path) -> None:
 
 
 def test_a_missing_bundled_name_suggests_one() -> None:
-    check_outcome(run_inprocess("summarize", "resnet19"), expect=2, message=r"'resnet19' is neither a file nor a bundled architecture \(did you mean 'resnet18'\?\)")
+    check_outcome(
+        run_inprocess("summarize", "resnet19"),
+        expect=2,
+        message=r"'resnet19' is neither a file nor a bundled architecture \(did you mean 'resnet18'\?\)",
+    )
 
 
 @pytest.mark.xfail(
@@ -444,8 +504,13 @@ def test_output_into_a_missing_folder(tmp_path: Path) -> None:
 def test_output_never_replaces_a_special_file(tmp_path: Path) -> None:
     fifo = tmp_path / "out.pipe"
     os.mkfifo(fifo)
-    outcome = run_inprocess("summarize", "lenet5", "-o", str(fifo))
-    assert stat.S_ISFIFO(fifo.lstat().st_mode), f"the FIFO was replaced (exit {outcome.exit_code})"
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # so that writing into the pipe cannot block
+    try:
+        outcome = run_inprocess("summarize", "lenet5", "-o", str(fifo))
+    finally:
+        os.close(reader)
+    assert stat.S_ISFIFO(fifo.lstat().st_mode), f"the FIFO was replaced by a regular file (exit {outcome.exit_code})"
+    assert outcome.exit_code in (0, 2) and "Traceback" not in outcome.stderr
 
 
 # --- real processes: nothing but one line reaches a terminal ----------------------------------------------
@@ -498,7 +563,7 @@ def test_a_real_process_with_a_closed_pipe_stays_quiet() -> None:
 PAYLOADS = [
     "__import__('os').system('touch pwned')",
     "eval(\"__import__('os').system('touch pwned')\")",
-    "exec('open(\"pwned\", \"w\")')",
+    'exec(\'open("pwned", "w")\')',
     "$(touch pwned)",
     "`touch pwned`",
     "; touch pwned #",
@@ -545,10 +610,10 @@ PLACES = {
     "binary": "name: n\ninput: [3, 8, 8]\nlayers:\n  - conv2d: {{out_channels: !!binary X19pbXBvcnRfXygnb3MnKS5zeXN0ZW0oJ3RvdWNoIHB3bmVkJyk=, kernel_size: 3}}\n",
 }
 
-#: Audit events that start a process, or load native code.
+#: Audit events that start a process.
 SPAWN_EVENTS = {
     "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork", "os.forkpty", "os.popen",
-    "subprocess.Popen", "pty.spawn", "ctypes.dlopen", "os.startfile",
+    "subprocess.Popen", "pty.spawn", "os.startfile",
 }  # fmt: skip
 _AUDIT: dict[str, Any] = {"on": False, "cwd": "", "seen": []}
 

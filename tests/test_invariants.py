@@ -122,7 +122,7 @@ def branchy(draw: st.DrawFn) -> dict[str, Any]:
         if choice == "plain":
             layers.append(draw(st.one_of(conv(), pool(), ELEMENTWISE)))
             continue
-        source = layers and f"u{u - 1}" or "input"
+        source = f"u{u - 1}" if layers else "input"
         if layers and not (isinstance(layers[-1], dict) and "name" in next(iter(layers[-1].values()), {})):
             layers.append({"identity": {"name": f"u{u - 1}"}})
         if choice == "residual":
