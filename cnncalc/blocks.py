@@ -26,7 +26,7 @@ from .layers import KINDS, Layer, _parse_field
 from .symbolic import Expr, is_name
 
 #: Bounds that keep any file cheap to expand.
-MAX_NODES = 100_000
+MAX_NODES = 20_000
 MAX_BLOCK_DEPTH = 32
 STRUCTURAL = ("name", "from", "when", "repeat", "first")
 #: Names with a meaning of their own in layer fields and ``from``.
@@ -262,7 +262,7 @@ def _item(kind: str, fields: dict[str, Any], name: str, blocks: Mapping[str, Any
     first = dict(first or {})
     cls = KINDS.get(kind)
     if cls is not None:
-        if cls.arity is None and sources is not None and len(sources) < 2:
+        if cls.arity is None and (sources is None or len(sources) < 2):
             raise EntryError(f"{kind} merges two or more inputs: give them as from: [a, b]", ("from",))
         if cls.arity == 1 and sources is not None and len(sources) > 1:
             raise EntryError(f"{kind} takes one input; merge several with add, mul or concat first", ("from",))
@@ -281,6 +281,9 @@ def _item(kind: str, fields: dict[str, Any], name: str, blocks: Mapping[str, Any
             raise EntryError(
                 f"{key} is not an argument of block {kind}{suggest(str(key), list(defaults))}", (key,), True
             )
+    for key, value in [*fields.items(), *first.items()]:
+        if value is None:
+            raise EntryError(f"{key} needs a value (null only marks a required argument in the block's args)", (key,))
     for key, value in fields.items():
         args[key] = _arg_value(value, str(key))
     missing = [k for k, v in defaults.items() if v is None and k not in args]
@@ -316,7 +319,10 @@ def read_blocks(raw: Any) -> dict[str, Block]:
         for arg, default in args.items():
             if not isinstance(arg, str) or not is_name(arg) or arg in (INPUT, IN_CHANNELS):
                 raise EntryError(f"block {name}: {arg!r} cannot name an argument", (*path, "args", arg), True)
-            _arg_value(default, arg)
+            try:
+                _arg_value(default, arg)
+            except EntryError as err:
+                raise EntryError(f"block {name}: argument {err.reason}", (*path, "args", arg)) from None
         heads[name] = dict(args)
     blocks = {}
     for name, body in raw.items():
@@ -338,6 +344,9 @@ class _Expansion:
     blocks: dict[str, Block]
     nodes: list[Node] = field(default_factory=list)
     stack: list[str] = field(default_factory=list)
+    names: set[str] = field(default_factory=set)
+    #: Entries expanded, layers or not: repeats of blocks that add nothing still cost work.
+    steps: int = 0
 
 
 def _static(value: Any, scope: Scope | None, what: str) -> Any:
@@ -437,11 +446,17 @@ def _expand_item(
         return sources[0]  # no copies: the input passes on, as for a layer left out
     inputs = tuple(sources)
     for r in range(count):
+        state.steps += 1
+        if state.steps > 10 * MAX_NODES:
+            raise CnncalcError(f"the network takes more than {10 * MAX_NODES:,} steps to expand (repeats of repeats?)")
         name = f"{prefix}{item.name}" + (f".{r}" if count > 1 else "")
         if item.layer is not None:
             layer = item.first_layer if r == 0 and item.first_layer is not None else item.layer
             if len(state.nodes) >= MAX_NODES:
                 raise CnncalcError(f"the network expands to more than {MAX_NODES:,} layers")
+            if name in state.names:
+                raise CnncalcError(f"the name {name!r} is already used by another layer (inside a block call?)")
+            state.names.add(name)
             uses = _uses_in_channels(layer)
             state.nodes.append(Node(name, layer, inputs, scope, item.path, uses))
             out = len(state.nodes) - 1

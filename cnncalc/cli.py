@@ -17,6 +17,7 @@ from typing import Any
 import click
 
 from . import __version__
+from .blocks import suggest
 from .errors import CnncalcError
 from .render import FORMATS, render
 from .render.table import BY_KEY
@@ -40,15 +41,36 @@ class Assignment(click.ParamType):  # type: ignore[type-arg]
         return name, int(number)
 
 
+def one_line(text: str) -> str:
+    """``text`` with control characters escaped (\\n, \\x1b...): a name in a file cannot break
+    the message into two lines or send escape codes to the terminal."""
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+
+
 class _Group(click.Group):
     """Turns cnncalc's errors into one line and exit code 2, and anything unexpected into a short
     internal-error line (exit 3) instead of a traceback."""
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        """click's main, with its usage errors also as one ``cnncalc: error:`` line (exit 2)."""
+        try:
+            code = super().main(*args, standalone_mode=False, **kwargs)  # type: ignore[call-overload]
+        except click.ClickException as err:
+            hint = f" (see {err.ctx.command_path} --help)" if isinstance(err, click.UsageError) and err.ctx else ""
+            click.echo(f"cnncalc: error: {one_line(err.format_message())}{hint}", err=True)
+            code = err.exit_code
+        except click.Abort:
+            click.echo("cnncalc: error: aborted", err=True)
+            code = 1
+        if not standalone_mode:
+            return code
+        sys.exit(code if isinstance(code, int) else 0)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except CnncalcError as err:
-            click.echo(f"cnncalc: error: {err}", err=True)
+            click.echo(f"cnncalc: error: {one_line(str(err))}", err=True)
             ctx.exit(2)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
@@ -59,7 +81,8 @@ class _Group(click.Group):
             click.echo("cnncalc: error: the input needs more memory than is available", err=True)
             ctx.exit(2)
         except Exception as err:  # a bug: say so in one line, never a traceback
-            click.echo(f"cnncalc: internal error: {type(err).__name__}: {err} (please report it)", err=True)
+            message = one_line(f"{type(err).__name__}: {err}")
+            click.echo(f"cnncalc: internal error: {message} (please report it)", err=True)
             ctx.exit(3)
 
 
@@ -99,6 +122,8 @@ def write(text: str, out: Path | None, source: str) -> None:
         click.echo(text, nl=False)
         return
     src = Path(source)
+    if out.exists() and not out.is_file():
+        raise CnncalcError(f"-o {out} is not a regular file (a folder, pipe or device); choose a file")
     if src.exists() and out.exists() and os.path.samefile(src, out):
         raise CnncalcError(f"-o {out} is the input file; choose another output file")
     directory = out.parent if str(out.parent) else Path(".")
@@ -119,7 +144,21 @@ def _columns(text: str | None) -> list[str] | None:
 
 
 def _load(file: str) -> Architecture:
-    return load(Path(file) if Path(file).exists() else file)
+    """FILE is a path or a bundled architecture's name, never YAML text (a name may hold a colon
+    or a newline)."""
+    if file in bundled():
+        return load(file)
+    if Path(file).suffix in (".yaml", ".yml") or "/" in file or "\\" in file:
+        return load(Path(file))
+    try:
+        return load(Path(file))
+    except CnncalcError as err:
+        if err.reason != "no such file":
+            raise
+        raise CnncalcError(
+            f"{file!r} is neither a file nor a bundled architecture{suggest(file, list(bundled()))}; "
+            "`cnncalc list` shows the bundled ones"
+        ) from None
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -277,4 +316,3 @@ def schema() -> None:
 def main() -> None:
     """Entry point of the console script and of ``python -m cnncalc``."""
     cli(prog_name="cnncalc")
-    sys.exit(0)

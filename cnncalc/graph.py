@@ -12,13 +12,14 @@ largest size over its inputs; inputs that disagree on jump or start make it unal
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .blocks import IN_CHANNELS, Scope
 from .errors import CnncalcError, ShapeError
 from .layers import FLAT, KEEP, FieldError, Window
 from .report import CONVENTIONS, LayerRow, ReceptiveField, Summary, Totals
-from .symbolic import Env, Value, equal, half, maximum, stand_in, symbol, to_text
+from .symbolic import Env, Expr, Value, equal, half, maximum, stand_in, symbol, to_text
 
 if TYPE_CHECKING:
     from .schema import Architecture
@@ -30,6 +31,34 @@ RF = tuple[tuple[Value, Value], tuple[Value, Value], tuple[Value, Value], bool]
 def shape_text(shape: tuple[Value, ...]) -> str:
     """[64, 224, 224] as text, symbols in sympy syntax."""
     return "[" + ", ".join(to_text(v) for v in shape) + "]"
+
+
+def scope_envs(base: Env) -> Callable[[Scope | None], Env]:
+    """For one evaluation: the Env each block scope sees. Block arguments are evaluated where the
+    block is called; the body sees them and the file's symbols (lexical scope)."""
+    envs: dict[int, Env] = {}
+
+    def scope_env(scope: Scope | None) -> Env:
+        if scope is None:
+            return base
+        cached = envs.get(id(scope))
+        if cached is None:
+            caller = scope_env(scope.caller)
+            bound = {k: _bind(v, caller) for k, v in scope.args.items()}
+            cached = envs[id(scope)] = Env({**base.values, **bound}, base.symbolic)
+        return cached
+
+    return scope_env
+
+
+def _bind(value: Any, caller: Env) -> Any:
+    """A block argument's value in its caller: true/false passes through, also by name (an
+    argument handed on: ``hs: hs``); anything else is evaluated."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, Expr) and value.tree[0] == "name" and isinstance(caller.values.get(value.tree[1]), bool):
+        return caller.values[value.tree[1]]
+    return caller.resolve(value)
 
 
 def _label(name: str, kind: str, inputs: list[tuple[Value, ...]]) -> str:
@@ -116,19 +145,7 @@ def evaluate(arch: Architecture, values: dict[str, int], symbolic: bool) -> Summ
     network_input = shape
     input_rf: RF | None = ((1, 1), (1, 1), (0, 0), True) if len(shape) == 3 else None
 
-    envs: dict[int, Env] = {}
-
-    def scope_env(scope: Scope | None) -> Env:
-        """Block arguments are evaluated where the block is called; the body sees them and the
-        file's symbols (lexical scope)."""
-        if scope is None:
-            return env
-        cached = envs.get(id(scope))
-        if cached is None:
-            caller = scope_env(scope.caller)
-            bound = {k: v if isinstance(v, bool) else caller.resolve(v) for k, v in scope.args.items()}
-            cached = envs[id(scope)] = Env({**env.values, **bound}, symbolic)
-        return cached
+    scope_env = scope_envs(env)
 
     nodes = arch.nodes
     shapes: list[tuple[Value, ...]] = []

@@ -17,36 +17,58 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt
 
 from .errors import CnncalcError, ExpressionError, ShapeError
-from .symbolic import Env, Expr, Value, equal, floordiv, minimum, parse
+from .symbolic import MAX_MAGNITUDE, Env, Expr, Value, equal, floordiv, minimum, parse
 
 Shape = tuple[Value, ...]
 
 
 def _parse_field(value: Any) -> Any:
-    """A string in an integer field is an expression; anything else passes through."""
+    """A string in an integer field is an expression; a number must be at most 10**30."""
     if isinstance(value, str):
         try:
             return parse(value)
         except ExpressionError as err:
             raise ValueError(err.reason) from None
+    if isinstance(value, int) and abs(value) > MAX_MAGNITUDE:
+        raise ValueError(f"{str(value)[:12]}... is too large (limit 10**30)")
     return value
+
+
+def counted(sizes: tuple[int, ...], what: str) -> BeforeValidator:
+    """A check that a list has one of ``sizes`` items, saying what they are when it has not."""
+
+    def check(value: Any) -> Any:
+        if isinstance(value, list) and len(value) not in sizes:
+            counts = " or ".join(str(n) for n in sizes)
+            alone = " (or one number for all)" if 1 not in sizes else ""
+            raise ValueError(f"needs {counts} values {what}{alone}, got {value}")
+        return value
+
+    return BeforeValidator(check)
 
 
 #: An integer field: a whole number, or an expression of symbols such as "64*k".
 Int = Annotated[StrictInt | str, AfterValidator(_parse_field)]
 #: A field that is one integer for both spatial axes, or a pair [height, width].
-Pair = Int | tuple[Int, Int]
+Pair = Annotated[Int | tuple[Int, Int], counted((2,), "[height, width]")]
 
 
 def _parse_padding(value: Any) -> Any:
+    if isinstance(value, str) and value not in ("same", "valid"):
+        word = value.strip().lower()
+        if word in ("same", "valid", "full", "causal"):
+            raise ValueError(f"padding takes 'same' or 'valid' (lowercase, as PyTorch), got {value!r}")
     return value if value in ("same", "valid") else _parse_field(value)
 
 
 #: Padding: an integer, a pair, or "same" / "valid" as in PyTorch's Conv2d.
-Padding = tuple[Int, Int] | Annotated[StrictInt | str, AfterValidator(_parse_padding)]
+Padding = Annotated[
+    tuple[Int, Int] | Annotated[StrictInt | str, AfterValidator(_parse_padding)],
+    counted((2,), "[height, width]"),
+]
 
 
 def _no_indices(value: bool) -> bool:
@@ -317,7 +339,7 @@ class AvgPool2d(_Pool):
 
 
 class _AdaptivePool(Layer):
-    output_size: Int | tuple[Int | None, Int | None]
+    output_size: Annotated[Int | tuple[Int | None, Int | None], counted((2,), "[height, width]")]
 
     def apply(self, x: Shape, env: Env) -> Effect:
         c, h, w = self._spatial(x)
@@ -649,7 +671,7 @@ class ZeroPad2d(Layer):
 
     kind: ClassVar[str] = "zeropad2d"
     prefix: ClassVar[str] = "pad"
-    padding: Int | tuple[Int, Int, Int, Int]
+    padding: Annotated[Int | tuple[Int, Int, Int, Int], counted((4,), "[left, right, top, bottom]")]
 
     def apply(self, x: Shape, env: Env) -> Effect:
         c, h, w = self._spatial(x)

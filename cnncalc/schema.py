@@ -19,7 +19,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, 
 
 from .blocks import IN_CHANNELS, EntryError, ExpansionError, Node, expand, expressions, read_blocks, read_items, suggest
 from .errors import CnncalcError, Location, SchemaError
-from .layers import KINDS, Int, Layer
+from .layers import KINDS, Int, Layer, counted
 from .symbolic import Expr, is_name
 
 if TYPE_CHECKING:
@@ -36,9 +36,7 @@ Positions = dict[Path_, tuple[int, int]]
 KEY = "\0key"
 
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml composes ~5x faster
-_STANDARD_TAGS = {
-    "tag:yaml.org,2002:" + t for t in ("null", "bool", "int", "float", "str", "map", "seq", "timestamp", "binary")
-}
+_STANDARD_TAGS = {"tag:yaml.org,2002:" + t for t in ("null", "bool", "int", "float", "str", "map", "seq", "timestamp")}
 
 
 class SymbolSpec(BaseModel):
@@ -73,8 +71,8 @@ class Architecture(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
 
     name: str = Field(description="The network's name, shown in every summary")
-    input: tuple[Int, ...] = Field(
-        min_length=1, max_length=3, description="[channels, height, width] (or [features]); integers or expressions"
+    input: Annotated[tuple[Int, ...], counted((1, 2, 3), "[channels, height, width] or [features]")] = Field(
+        description="[channels, height, width] (or [features]); integers or expressions"
     )
     symbols: Annotated[dict[str, StrictInt | SymbolSpec], AfterValidator(_check_symbols)] = Field(
         default_factory=dict,
@@ -195,8 +193,13 @@ class _Builder:
             result: dict[Any, Any] = {}
             for key_node, value_node in self._pairs(node):
                 if not isinstance(key_node, yaml.ScalarNode):
-                    raise self.error(key_node, "a mapping key must be a plain value")
-                key = self.scalars.construct_object(key_node)
+                    raise self.error(key_node, "a mapping key must be a plain value, not a list or mapping")
+                if key_node.tag not in _STANDARD_TAGS:
+                    raise self.error(key_node, f"the YAML tag {key_node.tag!r} is not allowed (only plain YAML data)")
+                try:
+                    key = self.scalars.construct_object(key_node)
+                except (yaml.YAMLError, ValueError, OverflowError) as err:
+                    raise self.error(key_node, f"cannot read the key {key_node.value[:40]!r}: {err}") from None
                 if not isinstance(key, (str, int)) or isinstance(key, bool):
                     key = str(key_node.value)
                 if key in result:
@@ -206,6 +209,8 @@ class _Builder:
             return result
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+        if node.tag == "tag:yaml.org,2002:timestamp":
+            return node.value  # a date-like name (2001-12-14) is text here, not a datetime
         try:
             return self.scalars.construct_object(node)
         except (yaml.YAMLError, ValueError, OverflowError) as err:
@@ -215,6 +220,9 @@ class _Builder:
         """The mapping's pairs with YAML merge keys (<<: *anchor) expanded, own keys first."""
         own, merged = [], []
         for key_node, value_node in node.value:
+            self.count += 1  # merges expand before build() sees them: count them here too
+            if self.count > MAX_NODES:
+                raise self.error(node, f"the file expands to more than {MAX_NODES:,} YAML values (a merge bomb?)")
             if key_node.tag == "tag:yaml.org,2002:merge":
                 sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
                 for src in sources:
@@ -223,8 +231,8 @@ class _Builder:
                     merged.extend(self._pairs(src))
             else:
                 own.append((key_node, value_node))
-        keys = {k.value for k, _ in own}
-        return own + [(k, v) for k, v in merged if k.value not in keys]
+        keys = {k.value for k, _ in own if isinstance(k, yaml.ScalarNode)}
+        return own + [(k, v) for k, v in merged if not isinstance(k, yaml.ScalarNode) or k.value not in keys]
 
 
 def parse_yaml(text: str, source: str = "<string>") -> tuple[Any, Positions]:
@@ -236,8 +244,16 @@ def parse_yaml(text: str, source: str = "<string>") -> tuple[Any, Positions]:
         where = Location(source, mark.line + 1, mark.column + 1) if mark else Location(source)
         problem = err.problem or err.context or "invalid YAML"
         raise SchemaError(f"invalid YAML: {problem}", location=where) from None
+    except yaml.reader.ReaderError as err:
+        line = text.count("\n", 0, err.position) + 1
+        column = err.position - (text.rfind("\n", 0, err.position) + 1) + 1
+        char = f"U+{err.character:04X}" if isinstance(err.character, int) else repr(err.character)
+        hint = " (NUL bytes: is the file UTF-16?)" if err.character in (0, "\0") else ""
+        raise SchemaError(
+            f"invalid YAML: control characters are not allowed ({char}){hint}", location=Location(source, line, column)
+        ) from None
     except yaml.YAMLError as err:
-        raise SchemaError(f"invalid YAML: {err}", location=Location(source)) from None
+        raise SchemaError(f"invalid YAML: {' '.join(str(err).split())}", location=Location(source)) from None
     except RecursionError:
         raise SchemaError("the YAML is nested too deeply", location=Location(source)) from None
     if node is None:
@@ -265,8 +281,8 @@ def _explain(err: Any, all_types: set[str]) -> str:
         return "is not a field"
     if kind == "missing":
         return "is required"
-    if kind in ("too_short", "too_long") and isinstance(value, (list, tuple)):
-        return f"needs 2 values [height, width] or one for both, got {list(value)}"
+    if kind in _INT_ERRORS and err["loc"][:1] == ("symbols",):
+        return f"must be a whole number, got {value!r} (or {{default: N, multiple_of: M}})"
     if kind in _INT_ERRORS and all_types <= _INT_ERRORS and "int_type" in all_types | {"int_from_float"}:
         return f"must be a whole number or an expression such as 64*k, got {value!r}"
     if kind == "bool_type":
@@ -282,8 +298,11 @@ def _explain(err: Any, all_types: set[str]) -> str:
 
 def _clean(loc: tuple[Any, ...]) -> tuple[Any, ...]:
     """A pydantic error location without the union-member tags it adds (``function-after[...]``)."""
-    return tuple(
-        p for p in loc if isinstance(p, int) or ("[" not in p and p not in _TYPE_TAGS and not p.startswith("function"))
+    # The first item is the field's own name, whatever it is ("int" or "list[x]" included).
+    return loc[:1] + tuple(
+        p
+        for p in loc[1:]
+        if isinstance(p, int) or ("[" not in p and p not in _TYPE_TAGS and not p.startswith("function"))
     )
 
 
@@ -326,6 +345,8 @@ def build(data: Any, positions: Positions | None = None, source: str = "<string>
     if "name" not in data:
         data["name"] = Path(source).stem if source != "<string>" else "network"
     try:
+        if data.get("blocks") is not None and not isinstance(data["blocks"], Mapping):
+            raise EntryError("blocks must be a mapping of block names to {args, layers}", ("blocks",))
         blocks = read_blocks(data.get("blocks"))
         items = read_items(data.get("layers"), blocks and {k: b.defaults for k, b in blocks.items()}, ("layers",))
     except EntryError as err:
@@ -373,13 +394,24 @@ def bundled() -> dict[str, Path]:
     return {p.stem: p for p in sorted(folder.glob("*.yaml"))} if folder.is_dir() else {}
 
 
+def _exists(path: Path) -> bool:
+    """Whether ``path`` exists; False for names the system cannot even look up (too long)."""
+    try:
+        return path.exists()
+    except (OSError, ValueError):
+        return False
+
+
 def read_text(path: Path) -> str:
     """A file's text, with a clear error for a missing file, a folder, a huge file or non-UTF-8 bytes."""
     where = Location(str(path))
-    if not path.exists():
+    if not _exists(path):
         raise SchemaError("no such file", location=where)
     if path.is_dir():
         raise SchemaError("is a folder, not a YAML file", location=where)
+    if not path.is_file():
+        # a FIFO would block and /dev/zero never ends; st_size says 0 for both
+        raise SchemaError("is not a regular file (a pipe or a device?)", location=where)
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
@@ -421,13 +453,14 @@ def _load(source: str | Path | Mapping[str, Any]) -> Architecture:
         return _load_file(source)
     if not isinstance(source, str):
         raise SchemaError(f"load() takes a path, a bundled name, YAML text or a dict, not {type(source).__name__}")
-    if "\n" in source or (":" in source and not Path(source).exists()):
+    looks_like_path = "\n" not in source and source.strip().endswith((".yaml", ".yml"))
+    if "\n" in source or (":" in source and not looks_like_path and not _exists(Path(source))):
         if len(source.encode()) > MAX_FILE_BYTES:
             raise SchemaError(f"the text has more than {MAX_FILE_BYTES:,} bytes")
         data, positions = parse_yaml(source)
         return build(data, positions)
     path = Path(source)
-    if path.exists() or path.suffix in (".yaml", ".yml") or "/" in source:
+    if looks_like_path or "/" in source or _exists(path):
         return _load_file(path)
     zoo = bundled()
     if source in zoo:

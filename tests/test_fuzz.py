@@ -260,9 +260,8 @@ def mutated_architecture(draw: st.DrawFn) -> tuple[int, str]:
     return index, text
 
 
-#: Findings already reported (each has a strict-xfail test in test_bad_corpus.py): a fuzz case that
-#: hits one is counted apart, so that the fuzz tests fail only on something new, and the xfail tests
-#: at the end of this module fail until the findings are fixed.
+#: Findings the fuzz tests once met, now fixed (each is a file of tests/bad/): a case that meets one
+#: again is counted apart and fails the tests at the end of this module, which must see none.
 KNOWN = {
     "non-scalar mapping key crashes (TypeError: unhashable type)": re.compile(
         r"^cnncalc: internal error: TypeError: unhashable type"
@@ -391,13 +390,11 @@ def test_random_bytes(capsys: pytest.CaptureFixture[str]) -> None:
     assert seen["error"] > 0
 
 
-@pytest.mark.xfail(strict=True, reason="the fuzz cases meet known findings: " + "; ".join(KNOWN))
 def test_mutated_architectures_meet_no_known_finding() -> None:
     seen, _ = mutated_run()
     assert set(seen) <= {"answer", "error"}, _report("fuzz (a)", seen, 0)
 
 
-@pytest.mark.xfail(strict=True, reason="random bytes meet a known finding: control characters give a two-line error")
 def test_random_bytes_meet_no_known_finding() -> None:
     seen, _ = bytes_run()
     assert set(seen) <= {"answer", "error"}, _report("fuzz (b)", seen, 0)

@@ -149,15 +149,15 @@ layers:
         ),
         ("layers:\n  - add: {from: input}\n", r"add merges two or more inputs"),
         ("layers:\n  - relu: {from: [input, input]}\n", r"relu takes one input; merge several with add, mul or concat"),
-        ("layers:\n  - relu: {repeat: -1}\n", r"repeat must be from 0 to 100,000, got -1"),
+        ("layers:\n  - relu: {repeat: -1}\n", r"repeat must be from 0 to 20,000, got -1"),
         (
             "layers:\n  - relu: {repeat: n}\n",
             r"repeat: n is not an argument of the file; repeat must be known without symbols",
         ),
         ("blocks:\n  relu:\n    layers: [relu]\nlayers: [relu]\n", r"the block name 'relu' is a layer kind already"),
         (
-            "layers:\n  - relu: {repeat: 60000}\n  - relu: {repeat: 60000}\n",
-            r"the network expands to more than 100,000 layers",
+            "layers:\n  - relu: {repeat: 15000}\n  - relu: {repeat: 15000}\n",
+            r"the network expands to more than 20,000 layers",
         ),
     ],
 )

@@ -22,8 +22,9 @@ from typing import TYPE_CHECKING, Any, Literal
 import torch
 from torch import nn
 
-from ..blocks import IN_CHANNELS, Scope
+from ..blocks import IN_CHANNELS
 from ..errors import CnncalcError, ShapeError
+from ..graph import scope_envs
 from ..layers import (
     GELU,
     AdaptiveAvgPool2d,
@@ -453,17 +454,7 @@ def steps(arch: Architecture, values: Mapping[str, int] | None = None) -> list[S
 
     Block arguments are evaluated where the block is called and the body sees them and the file's
     symbols, as in cnncalc's evaluation (lexical scope)."""
-    base = numeric_env(arch, values)
-    envs: dict[int, Env] = {}
-
-    def scope_env(scope: Scope | None) -> Env:
-        if scope is None:
-            return base
-        if id(scope) not in envs:
-            caller = scope_env(scope.caller)
-            bound = {k: v if isinstance(v, bool) else caller.resolve(v) for k, v in scope.args.items()}
-            envs[id(scope)] = Env({**base.values, **bound}, False)
-        return envs[id(scope)]
+    scope_env = scope_envs(numeric_env(arch, values))
 
     return [Step(n.name, n.layer, n.inputs, scope_env(n.scope), n.uses_in_channels) for n in arch.nodes]
 

@@ -144,7 +144,8 @@ def si(n: int) -> str:
     """1,234,567,890 as "1.23 G" (K, M, G, T), for reading magnitudes at a glance."""
     for factor, unit in ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "K")):
         if abs(n) >= factor:
-            return f"{n / factor:.2f} {unit}"
+            hundredths = round(n * 100 / factor) if abs(n) < 10**300 else n * 100 // factor
+            return f"{hundredths // 100:,}.{hundredths % 100:02d} {unit}"
     return str(n)
 
 
