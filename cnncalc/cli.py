@@ -86,6 +86,17 @@ class _Group(click.Group):
             ctx.exit(3)
 
 
+#: --set NAME=INT, shared by the commands that evaluate an architecture.
+set_option = click.option(
+    "--set",
+    "assignments",
+    type=Assignment(),
+    multiple=True,
+    metavar="NAME=INT",
+    help="Give a symbol a value (repeatable), overriding the file's defaults.",
+)
+
+
 def output_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """--format, --columns and -o, shared by the commands that print a summary."""
 
@@ -172,14 +183,7 @@ def cli() -> None:
 
 @cli.command()
 @click.argument("file")
-@click.option(
-    "--set",
-    "assignments",
-    type=Assignment(),
-    multiple=True,
-    metavar="NAME=INT",
-    help="Give a symbol a value (repeatable), overriding the file's defaults.",
-)
+@set_option
 @click.option(
     "--symbolic", is_flag=True, help="Keep symbols without a --set value symbolic instead of using the file's defaults."
 )
@@ -231,14 +235,7 @@ class Sizes(click.ParamType):  # type: ignore[type-arg]
 
 @cli.command()
 @click.argument("file")
-@click.option(
-    "--set",
-    "assignments",
-    type=Assignment(),
-    multiple=True,
-    metavar="NAME=INT",
-    help="Give a symbol a value (repeatable), overriding the file's defaults.",
-)
+@set_option
 @click.option(
     "--sizes",
     type=Sizes(),
