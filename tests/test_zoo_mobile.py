@@ -169,12 +169,12 @@ def _torchvision_mobilenet_v2_params(width_mult: float) -> int:
     for t, c, n, s in settings:
         out = make_divisible(c * width_mult)
         for i in range(n):
-            hidden = int(round(inp * t))
+            hidden = round(inp * t)
             if t != 1:
                 layers += cna(inp, hidden, k=1)
             layers += cna(hidden, hidden, s=s if i == 0 else 1, g=hidden) + cna(hidden, out, k=1, act=False)
             inp = out
-    layers += cna(inp, last, k=1) + [nn.Linear(last, 1000)]
+    layers += [*cna(inp, last, k=1), nn.Linear(last, 1000)]
     return sum(p.numel() for layer in layers for p in layer.parameters())
 
 
