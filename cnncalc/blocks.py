@@ -82,6 +82,8 @@ class Node:
     scope: Scope | None
     path: Path_
     uses_in_channels: bool = False
+    #: Names of the nodes in ``inputs`` ("input" for the network input).
+    sources: tuple[str, ...] = ()
 
 
 def suggest(word: str, choices: list[str]) -> str:
@@ -458,7 +460,8 @@ def _expand_item(
                 raise CnncalcError(f"the name {name!r} is already used by another layer (inside a block call?)")
             state.names.add(name)
             uses = _uses_in_channels(layer)
-            state.nodes.append(Node(name, layer, inputs, scope, item.path, uses))
+            source_names = tuple("input" if i < 0 else state.nodes[i].name for i in inputs)
+            state.nodes.append(Node(name, layer, inputs, scope, item.path, uses, source_names))
             out = len(state.nodes) - 1
         else:
             out = _call(item, r, scope, name, inputs[0], state)

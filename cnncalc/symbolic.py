@@ -315,10 +315,21 @@ def _floor(arg: Any) -> Value:
     sp = _sp()
     if arg.is_Number:
         return int(sp.floor(arg))
-    if arg.is_integer:
+    # Integer coefficients on integer symbols make an integer; asking sympy's assumptions the same
+    # question costs ~0.3 ms a call, most of a symbolic run.
+    if all(c.is_Integer for c in arg.as_coefficients_dict().values()) and _integer_terms(arg):
         return simplify_integer(arg)
     # The argument is already canonical here; skipping floor's evaluation saves ~1 ms a call.
     return sp.floor(arg, evaluate=False)
+
+
+def _integer_terms(arg: Any) -> bool:
+    """Whether ``arg`` is built from integer symbols (floors included) by sums, products and
+    non-negative whole powers, so that integer coefficients make it an integer."""
+    sp = _sp()
+    if not all(a.is_integer for a in arg.atoms(sp.Symbol)):
+        return False
+    return all(p.exp.is_Integer and p.exp >= 0 for p in arg.atoms(sp.Pow))
 
 
 def ceildiv(num: Value, den: Value) -> Value:
@@ -403,10 +414,22 @@ def half(value: Value) -> Value | float:
 
 
 def total(values: list[Value]) -> Value:
-    """The sum of ``values``, built in one step (sympy's Add of many terms, or a plain sum)."""
-    if all(isinstance(v, int) for v in values):
-        return sum(values)
-    return simplify_integer(_sp().Add(*values))
+    """The sum of ``values``: ints added as ints, the symbolic rest in one sympy Add (adding one
+    at a time would rebuild the sum at every step)."""
+    whole = 0
+    rest = []
+    for v in values:
+        if type(v) is int:
+            whole += v
+        else:
+            rest.append(v)
+    if not rest:
+        return whole
+    # Repeated blocks give equal terms: count them first, so sympy adds each distinct term once.
+    counts: dict[Any, int] = {}
+    for v in rest:
+        counts[v] = counts.get(v, 0) + 1
+    return simplify_integer(_sp().Add(whole, *(v if n == 1 else n * v for v, n in counts.items())))
 
 
 def expand(value: Value) -> Value:
