@@ -160,6 +160,7 @@ def evaluate(arch: Architecture, values: dict[str, int], symbolic: bool) -> Summ
     # little more than its 4 distinct ones (numeric and symbolic alike).
     done: dict[tuple[Any, ...], tuple[Effect, Value, Value | None, Value | None]] = {}
     env_keys: dict[int, tuple[Any, ...]] = {}
+    scopes: dict[int, tuple[Env, tuple[Any, ...]]] = {}
     previous_rf: RF | None = None
     previous_field: ReceptiveField | None = None
     for node in nodes:
@@ -172,13 +173,17 @@ def evaluate(arch: Architecture, values: dict[str, int], symbolic: bool) -> Summ
         else:
             ins = tuple(network_input if i < 0 else shapes[i] for i in inputs)
             in_fields = [input_rf if i < 0 else fields[i] for i in inputs]
-        try:
-            node_env = scope_env(node.scope)
-        except CnncalcError as err:  # a block argument without a value, met where it is used
-            raise err.at(arch.location(*node.path[:-1]), _label(node.name, layer.kind, list(ins))) from None
-        env_key = env_keys.get(id(node_env))
-        if env_key is None:
-            env_key = env_keys[id(node_env)] = tuple(sorted(node_env.values.items(), key=lambda kv: kv[0]))
+        scoped = scopes.get(id(node.scope))
+        if scoped is None:
+            try:
+                node_env = scope_env(node.scope)
+            except CnncalcError as err:  # a block argument without a value, met where it is used
+                raise err.at(arch.location(*node.path[:-1]), _label(node.name, layer.kind, list(ins))) from None
+            env_key = env_keys.get(id(node_env))
+            if env_key is None:
+                env_key = env_keys[id(node_env)] = tuple(sorted(node_env.values.items(), key=lambda kv: kv[0]))
+            scoped = scopes[id(node.scope)] = (node_env, env_key)
+        node_env, env_key = scoped
         key = (id(layer), ins, env_key)
         cached = done.get(key)
         if cached is None:
@@ -201,7 +206,10 @@ def evaluate(arch: Architecture, values: dict[str, int], symbolic: bool) -> Summ
             cached = done[key] = (effect, activations, fc, local)
         effect, activations, fc, local = cached
 
-        rf = _step(in_fields[0] if len(in_fields) == 1 else _merge_rf(in_fields, list(ins)), effect.rf)
+        if len(in_fields) == 1:
+            rf = in_fields[0] if effect.rf is KEEP else _step(in_fields[0], effect.rf)
+        else:
+            rf = _step(_merge_rf(in_fields, list(ins)), effect.rf)
         if rf is not previous_rf:
             previous_rf = rf
             previous_field = (
