@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..report import LayerRow, Summary
+from ..symbolic import to_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,8 +84,6 @@ def same_pair(value: Any) -> bool:
 
 def title(summary: Summary) -> str:
     """ "VGG16, input [3, 224, 224] (H=224, W=224)": the network, its input and symbol values."""
-    from ..symbolic import to_text
-
     shape = "[" + ", ".join(to_text(v) for v in summary.input) + "]"
     values = ", ".join(f"{k}={v}" for k, v in sorted(summary.values.items()))
     free = summary.symbols
@@ -106,8 +105,6 @@ def cell_text(
 ) -> str | None:
     """A cell as text: ints through ``number``, symbolic values through ``expr`` (sympy's printer
     by default), shapes joined by ``times``, equal pairs as one value; None stays None."""
-    from ..symbolic import to_text
-
     expr = expr or to_text
     if value is None:
         return None
