@@ -17,11 +17,10 @@ from typing import Any
 import click
 
 from . import __version__
-from .blocks import suggest
 from .errors import CnncalcError
 from .render import FORMATS, render
 from .render.table import BY_KEY
-from .schema import Architecture, bundled, load
+from .schema import Architecture, bundled, load, not_found
 
 
 class Assignment(click.ParamType):  # type: ignore[type-arg]
@@ -166,10 +165,7 @@ def _load(file: str) -> Architecture:
     except CnncalcError as err:
         if err.reason != "no such file":
             raise
-        raise CnncalcError(
-            f"{file!r} is neither a file nor a bundled architecture{suggest(file, list(bundled()))}; "
-            "`cnncalc list` shows the bundled ones"
-        ) from None
+        raise not_found(file) from None
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

@@ -19,18 +19,13 @@ from .blocks import IN_CHANNELS, Scope
 from .errors import CnncalcError, ShapeError
 from .layers import FLAT, KEEP, Effect, FieldError, Window
 from .report import CONVENTIONS, LayerRow, ReceptiveField, Summary, Totals
-from .symbolic import Env, Expr, Value, equal, half, maximum, stand_in, symbol, to_text
+from .symbolic import Env, Expr, Value, equal, half, maximum, shape_text, stand_in, symbol
 
 if TYPE_CHECKING:
     from .schema import Architecture
 
 #: Receptive-field state of one output: (size, jump, 2*start) per axis, and whether aligned.
 RF = tuple[tuple[Value, Value], tuple[Value, Value], tuple[Value, Value], bool]
-
-
-def shape_text(shape: tuple[Value, ...]) -> str:
-    """[64, 224, 224] as text, symbols in sympy syntax."""
-    return "[" + ", ".join(to_text(v) for v in shape) + "]"
 
 
 def scope_envs(base: Env) -> Callable[[Scope | None], Env]:
@@ -77,9 +72,9 @@ def _merge_rf(fields: list[RF | None], shapes: list[tuple[Value, ...]]) -> RF | 
     """The largest field over the inputs; unaligned when their jumps or starts differ. Jump and
     start come from an input that is not broadcast (a squeeze-and-excitation gate [C, 1, 1] has
     one unit: its jump says nothing about the grid it multiplies)."""
-    if any(f is None for f in fields):
-        return None
     known = [f for f in fields if f is not None]
+    if len(known) < len(fields):
+        return None
     if all(x[1:] == shapes[0][1:] for x in shapes):
         principal = known[0]  # no input is broadcast (residual adds, concatenations)
     else:
@@ -159,7 +154,6 @@ def evaluate(arch: Architecture, values: dict[str, int], symbolic: bool) -> Summ
     # equal argument values give the same effect. Keyed on those, ResNet-152's 50 bottlenecks cost
     # little more than its 4 distinct ones (numeric and symbolic alike).
     done: dict[tuple[Any, ...], tuple[Effect, Value, Value | None, Value | None]] = {}
-    env_keys: dict[int, tuple[Any, ...]] = {}
     scopes: dict[int, tuple[Env, tuple[Any, ...]]] = {}
     previous_rf: RF | None = None
     previous_field: ReceptiveField | None = None
@@ -179,9 +173,7 @@ def evaluate(arch: Architecture, values: dict[str, int], symbolic: bool) -> Summ
                 node_env = scope_env(node.scope)
             except CnncalcError as err:  # a block argument without a value, met where it is used
                 raise err.at(arch.location(*node.path[:-1]), _label(node.name, layer.kind, list(ins))) from None
-            env_key = env_keys.get(id(node_env))
-            if env_key is None:
-                env_key = env_keys[id(node_env)] = tuple(sorted(node_env.values.items(), key=lambda kv: kv[0]))
+            env_key = tuple(sorted(node_env.values.items(), key=lambda kv: kv[0]))
             scoped = scopes[id(node.scope)] = (node_env, env_key)
         node_env, env_key = scoped
         key = (id(layer), ins, env_key)

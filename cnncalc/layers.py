@@ -20,7 +20,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt
 
 from .errors import CnncalcError, ExpressionError, ShapeError
-from .symbolic import MAX_MAGNITUDE, Env, Expr, Value, equal, floordiv, minimum, parse
+from .symbolic import MAX_MAGNITUDE, Env, Expr, Value, equal, floordiv, minimum, parse, shape_text
 
 Shape = tuple[Value, ...]
 
@@ -121,12 +121,6 @@ class Effect:
 
 def _pair(value: Any) -> tuple[Any, Any]:
     return (value[0], value[1]) if isinstance(value, tuple) else (value, value)
-
-
-def _shape_text(shape: Shape) -> str:
-    from .symbolic import to_text
-
-    return "[" + ", ".join(to_text(v) for v in shape) + "]"
 
 
 class Layer(BaseModel):
@@ -773,7 +767,7 @@ def _broadcast(xs: list[Shape], kind: str) -> Shape:
             continue
         for v in big[1:]:
             if not equal(v, big[0]):
-                shapes = " and ".join(_shape_text(x) for x in xs)
+                shapes = " and ".join(shape_text(x) for x in xs)
                 cond = ""
                 if not (isinstance(v, int) and isinstance(big[0], int)):
                     cond = f" (they agree only where {to_text(big[0])} = {to_text(v)})"
@@ -827,7 +821,7 @@ class Concat(Layer):
                 ]
                 cond = f" (they agree only where {' and '.join(conds)})" if conds else ""
                 raise ShapeError(
-                    f"concat: {_shape_text(first)} and {_shape_text(x)} differ outside the channel axis{cond}"
+                    f"concat: {shape_text(first)} and {shape_text(x)} differ outside the channel axis{cond}"
                 )
         channels: Value = 0
         for x in xs:

@@ -161,9 +161,6 @@ class Architecture(BaseModel):
         return torch_backend().build(self, values or None)
 
 
-_suggest = suggest
-
-
 # --- YAML with positions -------------------------------------------------------------------------
 
 
@@ -314,11 +311,8 @@ def first_error(exc: ValidationError, allowed: list[str]) -> tuple[tuple[Any, ..
     loc = _clean(err["loc"])
     same_field = {e["type"] for e in errors if _clean(e["loc"]) == loc}
     message = _explain(err, same_field)
-    if err["type"] == "missing" and loc and isinstance(loc[-1], int):
-        # A pair with one value: [3] where [height, width] was meant.
-        loc, message = loc[:-1], "needs 2 values [height, width], or one number for both"
     if err["type"] == "extra_forbidden" and loc:
-        message += _suggest(str(loc[-1]), allowed)
+        message += suggest(str(loc[-1]), allowed)
     return loc, message
 
 
@@ -340,7 +334,7 @@ def build(data: Any, positions: Positions | None = None, source: str = "<string>
     for key in data:
         if key not in top_fields:
             raise SchemaError(
-                f"{key!r} is not a top-level field{_suggest(str(key), top_fields)}", location=where(key, KEY)
+                f"{key!r} is not a top-level field{suggest(str(key), top_fields)}", location=where(key, KEY)
             )
     if "name" not in data:
         data["name"] = Path(source).stem if source != "<string>" else "network"
@@ -465,8 +459,13 @@ def _load(source: str | Path | Mapping[str, Any]) -> Architecture:
     zoo = bundled()
     if source in zoo:
         return _load_file(zoo[source])
-    raise SchemaError(
-        f"{source!r} is neither a file nor a bundled architecture{_suggest(source, list(zoo))}; "
+    raise not_found(source)
+
+
+def not_found(source: str) -> SchemaError:
+    """The error for a name that is neither a file nor a bundled architecture."""
+    return SchemaError(
+        f"{source!r} is neither a file nor a bundled architecture{suggest(source, list(bundled()))}; "
         "`cnncalc list` shows the bundled ones"
     )
 

@@ -280,11 +280,6 @@ class Env:
         return evaluate(parse(value) if isinstance(value, str) else value, self.values, self.symbolic)
 
 
-def is_int(value: Any) -> bool:
-    """Whether ``value`` is a plain whole number (not a symbolic expression)."""
-    return isinstance(value, int)
-
-
 # --- arithmetic that stays closed-form ------------------------------------------------------------
 
 
@@ -399,13 +394,6 @@ def equal(a: Value, b: Value) -> bool:
     return bool(sp.expand(diff) == 0)
 
 
-def known_false(condition: Any) -> bool:
-    """Whether a comparison such as ``x >= 1`` is false, or false for every value of the symbols."""
-    if isinstance(condition, bool):
-        return not condition
-    return bool(condition == _sp().false)
-
-
 def half(value: Value) -> Value | float:
     """value/2: an int when even, a float (exact: a half-integer) when odd, sympy when symbolic."""
     if isinstance(value, int):
@@ -490,6 +478,11 @@ def to_text(value: Any) -> str:
     if isinstance(value, (int, float)):
         return str(value)
     return str(_sp().sstr(pretty(value)))
+
+
+def shape_text(shape: tuple[Any, ...]) -> str:
+    """[64, 224, 224] as text, symbols in sympy syntax."""
+    return "[" + ", ".join(to_text(v) for v in shape) + "]"
 
 
 def to_latex(value: Any) -> str:
