@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 MAX_FILE_BYTES = 5 * 2**20
 MAX_NODES = 200_000
 MAX_NESTING = 64
+_TOO_DEEP = f"the file is nested more than {MAX_NESTING} levels deep"
 
 Path_ = tuple[str | int, ...]
 Positions = dict[Path_, tuple[int, int]]
@@ -182,7 +183,7 @@ class _Builder:
         if self.count > MAX_NODES:
             raise self.error(node, f"the file expands to more than {MAX_NODES:,} YAML values (an alias bomb?)")
         if len(path) > MAX_NESTING:
-            raise self.error(node, f"the file is nested more than {MAX_NESTING} levels deep")
+            raise self.error(node, _TOO_DEEP)
         self.positions.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
         if node.tag not in _STANDARD_TAGS:
             raise self.error(node, f"the YAML tag {node.tag!r} is not allowed (only plain YAML data)")
@@ -232,14 +233,52 @@ class _Builder:
         return own + [(k, v) for k, v in merged if not isinstance(k, yaml.ScalarNode) or k.value not in keys]
 
 
+#: Above this bound on the nesting depth the events are scanned before composing: libyaml composes
+#: recursively in C (PyYAML 6.0.3 crashed at 200,000 levels) and some builds stop at 1,000 levels
+#: with their own message; the scan answers the same way on every build.
+_SCAN_ABOVE = 500
+
+
+def _nesting_bound(text: str) -> int:
+    """An upper bound on the depth of collections: each flow level needs a bracket, and each block
+    level needs a deeper column (a sequence may sit at its key's column, so two levels a column)."""
+    longest = max(map(len, text.splitlines()), default=0)
+    return 2 * longest + 2 + text.count("[") + text.count("{")
+
+
+def _scan(text: str, source: str) -> None:
+    """Refuse too deep or too large documents from the event stream, which libyaml parses without
+    recursion, before anything is composed."""
+    depth = values = 0
+    for event in yaml.parse(text, Loader=_LOADER):
+        if isinstance(event, yaml.NodeEvent):  # a scalar, an alias or a collection's start
+            values += 1
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            # The root mapping is depth 1; a value MAX_NESTING keys below it is the builder's limit.
+            if depth > MAX_NESTING + 1:
+                mark = event.start_mark
+                raise SchemaError(_TOO_DEEP, location=Location(source, mark.line + 1, mark.column + 1))
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+        if values > MAX_NODES:  # the builder would count at least these
+            mark = event.start_mark
+            message = f"the file expands to more than {MAX_NODES:,} YAML values"
+            raise SchemaError(message, location=Location(source, mark.line + 1, mark.column + 1))
+
+
 def parse_yaml(text: str, source: str = "<string>") -> tuple[Any, Positions]:
     """Plain data and positions from YAML text, loaded safely."""
     try:
+        if _nesting_bound(text) > _SCAN_ABOVE:
+            _scan(text, source)
         node = yaml.compose(text, Loader=_LOADER)
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         where = Location(source, mark.line + 1, mark.column + 1) if mark else Location(source)
         problem = err.problem or err.context or "invalid YAML"
+        if "nesting depth" in problem:  # a libyaml build with its own depth limit
+            raise SchemaError(_TOO_DEEP, location=where) from None
         raise SchemaError(f"invalid YAML: {problem}", location=where) from None
     except yaml.reader.ReaderError as err:
         line = text.count("\n", 0, err.position) + 1
@@ -252,14 +291,14 @@ def parse_yaml(text: str, source: str = "<string>") -> tuple[Any, Positions]:
     except yaml.YAMLError as err:
         raise SchemaError(f"invalid YAML: {' '.join(str(err).split())}", location=Location(source)) from None
     except RecursionError:
-        raise SchemaError("the YAML is nested too deeply", location=Location(source)) from None
+        raise SchemaError(_TOO_DEEP, location=Location(source)) from None
     if node is None:
         raise SchemaError("the file is empty: an architecture needs name, input and layers", location=Location(source))
     builder = _Builder(source)
     try:
         return builder.build(node, ()), builder.positions
     except RecursionError:
-        raise SchemaError("the YAML is nested too deeply", location=Location(source)) from None
+        raise SchemaError(_TOO_DEEP, location=Location(source)) from None
 
 
 # --- validation ------------------------------------------------------------------------------------

@@ -655,3 +655,32 @@ def test_an_unsafe_expression_is_a_clear_error_and_runs_nothing(sandbox: Path) -
         _AUDIT["on"] = False
     check_outcome(outcome, expect=2, file="unsafe.yaml", line=4, message=r"is not an arithmetic expression")
     assert _AUDIT["seen"] == [] and list(sandbox.iterdir()) == []
+
+
+DEEP = {
+    # PyYAML 6.0.3's libyaml composed these recursively in C and crashed (exit -11) at 200,000 levels;
+    # 6.0.4's stops at 1,000 levels with its own words. cnncalc answers the same on both.
+    "flow": lambda n: NET + "layers: [relu]\nx: " + "[" * n + "]" * n + "\n",
+    "flow_mapping": lambda n: NET + "layers: [relu]\nx: " + "{a: " * n + "1" + "}" * n + "\n",
+    "block": lambda n: NET + "layers: [relu]\nx:\n" + "".join("  " * i + "- \n" for i in range(1, n)) + "  " * n + "- 1\n",
+    "compact": lambda n: NET + "layers: [relu]\nx:\n  " + "- " * n + "1\n",
+}
+
+
+@pytest.mark.parametrize("levels", [66, 1_500, 300_000])
+@pytest.mark.parametrize("style", list(DEEP))
+def test_deep_nesting_is_refused_in_a_real_process(tmp_path: Path, style: str, levels: int) -> None:
+    if style == "block" and levels > 2_000:
+        levels = 2_000  # indentation grows with depth: 2,000 levels is already 4 MB
+    path = tmp_path / f"deep_{style}.yaml"
+    path.write_text(DEEP[style](levels))
+    outcome = run_process("summarize", str(path))
+    assert outcome.exit_code >= 0, f"killed by signal {-outcome.exit_code}"
+    check_outcome(
+        outcome,
+        expect=2,
+        file=path.name,
+        message=r"the file is nested more than 64 levels deep",
+        line={"flow": 4, "flow_mapping": 4, "compact": 5}.get(style),  # a block nests one line a level
+        limit=TIME_LIMIT + STARTUP,
+    )
