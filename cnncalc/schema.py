@@ -246,6 +246,10 @@ def _nesting_bound(text: str) -> int:
     return 2 * longest + 2 + text.count("[") + text.count("{")
 
 
+def _at(mark: Any, source: str) -> Location:
+    return Location(source, mark.line + 1, mark.column + 1) if mark is not None else Location(source)
+
+
 def _scan(text: str, source: str) -> None:
     """Refuse too deep or too large documents from the event stream, which libyaml parses without
     recursion, before anything is composed."""
@@ -257,14 +261,12 @@ def _scan(text: str, source: str) -> None:
             depth += 1
             # The root mapping is depth 1; a value MAX_NESTING keys below it is the builder's limit.
             if depth > MAX_NESTING + 1:
-                mark = event.start_mark
-                raise SchemaError(_TOO_DEEP, location=Location(source, mark.line + 1, mark.column + 1))
+                raise SchemaError(_TOO_DEEP, location=_at(event.start_mark, source))
         elif isinstance(event, yaml.CollectionEndEvent):
             depth -= 1
         if values > MAX_NODES:  # the builder would count at least these
-            mark = event.start_mark
             message = f"the file expands to more than {MAX_NODES:,} YAML values"
-            raise SchemaError(message, location=Location(source, mark.line + 1, mark.column + 1))
+            raise SchemaError(message, location=_at(event.start_mark, source))
 
 
 def parse_yaml(text: str, source: str = "<string>") -> tuple[Any, Positions]:
@@ -274,8 +276,7 @@ def parse_yaml(text: str, source: str = "<string>") -> tuple[Any, Positions]:
             _scan(text, source)
         node = yaml.compose(text, Loader=_LOADER)
     except yaml.MarkedYAMLError as err:
-        mark = err.problem_mark or err.context_mark
-        where = Location(source, mark.line + 1, mark.column + 1) if mark else Location(source)
+        where = _at(err.problem_mark or err.context_mark, source)
         problem = err.problem or err.context or "invalid YAML"
         if "nesting depth" in problem:  # a libyaml build with its own depth limit
             raise SchemaError(_TOO_DEEP, location=where) from None

@@ -662,7 +662,9 @@ DEEP = {
     # 6.0.4's stops at 1,000 levels with its own words. cnncalc answers the same on both.
     "flow": lambda n: NET + "layers: [relu]\nx: " + "[" * n + "]" * n + "\n",
     "flow_mapping": lambda n: NET + "layers: [relu]\nx: " + "{a: " * n + "1" + "}" * n + "\n",
-    "block": lambda n: NET + "layers: [relu]\nx:\n" + "".join("  " * i + "- \n" for i in range(1, n)) + "  " * n + "- 1\n",
+    "block": lambda n: (
+        NET + "layers: [relu]\nx:\n" + "".join("  " * i + "- \n" for i in range(1, n)) + "  " * n + "- 1\n"
+    ),
     "compact": lambda n: NET + "layers: [relu]\nx:\n  " + "- " * n + "1\n",
 }
 
