@@ -16,6 +16,7 @@ interleaved with its runs.
 from __future__ import annotations
 
 import argparse
+import compileall
 import contextlib
 import functools
 import gc
@@ -498,6 +499,10 @@ def main() -> None:
     command_chars = {net: command(net)() for net in command_work}
 
     # Phase B, figure 2: whole processes ----------------------------------------------------------
+    # A regular install (pip install .) byte-compiles the package; an editable one compiles on the
+    # first run, unless PYTHONDONTWRITEBYTECODE is set, when every process compiles all of cnncalc
+    # again (about 20 ms). Compile once, as an install would, so that the figure is a user's.
+    compiled = compileall.compile_dir(str(Path(cnncalc.__file__).parent), quiet=1)
     cli = Path(sys.executable).parent / "cnncalc"
     if not cli.exists():
         cli = Path(shutil.which("cnncalc") or "cnncalc")
@@ -753,7 +758,9 @@ def main() -> None:
         f"  cnncalc process: interpreter start-up {startup['python']:.3f} s, + import cnncalc.cli "
         f"{startup['import'] - startup['python']:.3f} s, + load/summarize/render/print ~{max(c_wall - startup['import'], 0):.3f} s "
         f"for VGG16, ~{max(c_wall152 - startup['import'], 0):.3f} s for ResNet-152 "
-        "(differences of medians); "
+        "(differences of medians; cnncalc byte-compiled as an install leaves it"
+        f"{'' if compiled else ': COMPILING FAILED'}, PYTHONDONTWRITEBYTECODE "
+        f"{'set' if os.environ.get('PYTHONDONTWRITEBYTECODE') else 'unset'}); "
         "the import, step by step in one run: " + ", ".join(f"{k} {v * 1e3:.0f} ms" for k, v in heavy.items())
     )
     print(

@@ -349,6 +349,9 @@ class _Expansion:
     names: set[str] = field(default_factory=set)
     #: Entries expanded, layers or not: repeats of blocks that add nothing still cost work.
     steps: int = 0
+    #: One arguments mapping per call entry (and one for its first copy): the copies of a
+    #: repeated block share it, so an evaluation binds their arguments once.
+    args: dict[tuple[int, bool], dict[str, Any]] = field(default_factory=dict)
 
 
 def _static(value: Any, scope: Scope | None, what: str) -> Any:
@@ -476,7 +479,10 @@ def _call(item: Item, r: int, scope: Scope | None, name: str, source: int, state
         raise CnncalcError(f"block {item.kind} calls itself ({chain})")
     if len(state.stack) >= MAX_BLOCK_DEPTH:
         raise CnncalcError(f"blocks are nested more than {MAX_BLOCK_DEPTH} deep")
-    args = {**block.defaults, **item.args, **(item.first_args if r == 0 else {})}
+    first = r == 0 and bool(item.first_args)
+    args = state.args.get((id(item), first))
+    if args is None:
+        args = state.args[(id(item), first)] = {**block.defaults, **item.args, **(item.first_args if first else {})}
     state.stack.append(item.kind)
     try:
         return _expand(block.items, Scope(item.kind, args, scope), name + ".", source, state)

@@ -15,23 +15,29 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .blocks import IN_CHANNELS, Scope
+from .blocks import IN_CHANNELS, Node, Scope
 from .errors import CnncalcError, ShapeError
-from .layers import FLAT, KEEP, Effect, FieldError, Window
+from .layers import FLAT, KEEP, FieldError, Window
 from .report import CONVENTIONS, LayerRow, ReceptiveField, Summary, Totals
-from .symbolic import Env, Expr, Value, equal, half, maximum, shape_text, stand_in, symbol
+from .symbolic import Env, Expr, Value, equal, half, maximum, product, scale, shape_text, stand_in, symbol
 
 if TYPE_CHECKING:
     from .schema import Architecture
 
 #: Receptive-field state of one output: (size, jump, 2*start) per axis, and whether aligned.
 RF = tuple[tuple[Value, Value], tuple[Value, Value], tuple[Value, Value], bool]
+#: One layer's results for given inputs and argument values: receptive-field step, whether it has
+#: weights, kind, output, params, trainable params, MACs, activations, dense and local comparisons.
+_Measured = tuple[Any, bool, str, tuple[Value, ...], Value, Value, Value, Value, Value | None, Value | None]
 
 
 def scope_envs(base: Env) -> Callable[[Scope | None], Env]:
     """For one evaluation: the Env each block scope sees. Block arguments are evaluated where the
     block is called; the body sees them and the file's symbols (lexical scope)."""
     envs: dict[int, Env] = {}
+    # The copies of a repeated block share their arguments mapping: with the same caller Env
+    # they bind to the same values, once.
+    shared: dict[tuple[int, int], Env] = {}
 
     def scope_env(scope: Scope | None) -> Env:
         if scope is None:
@@ -39,8 +45,12 @@ def scope_envs(base: Env) -> Callable[[Scope | None], Env]:
         cached = envs.get(id(scope))
         if cached is None:
             caller = scope_env(scope.caller)
-            bound = {k: _bind(v, caller) for k, v in scope.args.items()}
-            cached = envs[id(scope)] = Env({**base.values, **bound}, base.symbolic)
+            key = (id(scope.args), id(caller))
+            cached = shared.get(key)
+            if cached is None:
+                bound = {k: _bind(v, caller) for k, v in scope.args.items()}
+                cached = shared[key] = Env({**base.values, **bound}, base.symbolic)
+            envs[id(scope)] = cached
         return cached
 
     return scope_env
@@ -61,34 +71,35 @@ def _label(name: str, kind: str, inputs: list[tuple[Value, ...]]) -> str:
     return f"layer {name} ({kind}), input {' and '.join(shape_text(x) for x in inputs)}"
 
 
-def _product(values: tuple[Value, ...]) -> Value:
-    result: Value = 1
-    for v in values:
-        result = result * v
-    return result
-
-
-def _merge_rf(fields: list[RF | None], shapes: list[tuple[Value, ...]]) -> RF | None:
+def _merge_rf(fields: list[RF | None], shapes: tuple[tuple[Value, ...], ...]) -> RF | None:
     """The largest field over the inputs; unaligned when their jumps or starts differ. Jump and
     start come from an input that is not broadcast (a squeeze-and-excitation gate [C, 1, 1] has
     one unit: its jump says nothing about the grid it multiplies)."""
     known = [f for f in fields if f is not None]
     if len(known) < len(fields):
         return None
-    if all(x[1:] == shapes[0][1:] for x in shapes):
+    grid = shapes[0][1:]
+    if all(x[1:] == grid for x in shapes):
         principal = known[0]  # no input is broadcast (residual adds, concatenations)
     else:
         spatial = [x[1:] for x in shapes]
         widest = max(range(len(known)), key=lambda i: sum(1 for v in spatial[i] if not (isinstance(v, int) and v == 1)))
         principal = known[widest]
+    jump, start2 = principal[1], principal[2]
     aligned = all(
         f[3]
-        and (f[1] == principal[1] or all(equal(f[1][i], principal[1][i]) for i in (0, 1)))
-        and (f[2] == principal[2] or all(equal(f[2][i], principal[2][i]) for i in (0, 1)))
+        and (f[1] == jump or (equal(f[1][0], jump[0]) and equal(f[1][1], jump[1])))
+        and (f[2] == start2 or (equal(f[2][0], start2[0]) and equal(f[2][1], start2[1])))
         for f in known
     )
-    size = (maximum(*(f[0][0] for f in known)), maximum(*(f[0][1] for f in known)))
-    return (size, principal[1], principal[2], aligned)
+    return ((_largest([f[0][0] for f in known]), _largest([f[0][1] for f in known])), jump, start2, aligned)
+
+
+def _largest(values: list[Value]) -> Value:
+    for v in values:
+        if type(v) is not int:
+            return maximum(*values)
+    return max(values)
 
 
 def _step(rf: RF | None, step: Any) -> RF | None:
@@ -144,96 +155,122 @@ def evaluate(arch: Architecture, values: dict[str, int], symbolic: bool) -> Summ
     input_rf: RF | None = ((1, 1), (1, 1), (0, 0), True) if len(shape) == 3 else None
 
     scope_env = scope_envs(env)
-
-    nodes = arch.nodes
     shapes: list[tuple[Value, ...]] = []
     fields: list[RF | None] = []
     rows: list[LayerRow] = []
     weighted: list[bool] = []
     # Repeated blocks repeat work: a layer object shared by the copies, the same input shapes and
     # equal argument values give the same effect. Keyed on those, ResNet-152's 50 bottlenecks cost
-    # little more than its 4 distinct ones (numeric and symbolic alike).
-    done: dict[tuple[Any, ...], tuple[Effect, Value, Value | None, Value | None]] = {}
-    scopes: dict[int, tuple[Env, tuple[Any, ...]]] = {}
+    # little more than its 4 distinct ones (numeric and symbolic alike). A hit gives the row's
+    # values but its name, input, receptive field and sources.
+    done: dict[tuple[Any, ...], _Measured] = {}
+    scopes: dict[int, tuple[Env, int]] = {}  # id(scope) -> its Env and the id of its values
+    env_ids: dict[tuple[Any, ...], int] = {}  # equal values, one id
+    env_of: dict[int, int] = {}  # id(Env) -> the id of its values
+
+    def measure(node: Node, ins: tuple[tuple[Value, ...], ...], node_env: Env) -> _Measured:
+        layer = node.layer
+        try:
+            if node.uses_in_channels:
+                node_env = Env({**node_env.values, IN_CHANNELS: ins[0][0]}, symbolic)
+            effect = layer.apply(ins[0], node_env) if len(ins) == 1 else layer.apply_many(list(ins), node_env)
+        except FieldError as err:
+            raise err.at(arch.location(*node.path, err.field or ""), _label(node.name, layer.kind, list(ins))) from None
+        except CnncalcError as err:
+            raise err.at(arch.location(*node.path[:-1]), _label(node.name, layer.kind, list(ins))) from None
+        activations = product(effect.output)
+        fc = local = None
+        if effect.fan_in is not None and len(ins[0]) == 3:
+            # Per output unit: its weights (fan_in locally, the whole input densely) and its bias.
+            per_unit, bias = (1, activations) if effect.bias else (0, 0)
+            fan_in, dense_in = effect.fan_in, product(ins[0])
+            local = scale(fan_in + per_unit, activations) if type(fan_in) is int else fan_in * activations + bias
+            fc = scale(dense_in + per_unit, activations) if type(dense_in) is int else dense_in * activations + bias
+        return (
+            effect.rf,
+            effect.fan_in is not None,
+            layer.kind,
+            effect.output,
+            effect.params,
+            effect.params if layer.trainable else 0,
+            effect.macs,
+            activations,
+            fc,
+            local,
+        )
+
+    new_row = tuple.__new__  # a LayerRow without the NamedTuple's Python-level __new__: rows are many
     previous_rf: RF | None = None
     previous_field: ReceptiveField | None = None
-    for node in nodes:
-        layer = node.layer
-        inputs = node.inputs
-        if len(inputs) == 1:  # the common case, kept cheap
-            first = inputs[0]
-            ins: tuple[tuple[Value, ...], ...] = (network_input if first < 0 else shapes[first],)
-            in_fields = [input_rf if first < 0 else fields[first]]
-        else:
-            ins = tuple(network_input if i < 0 else shapes[i] for i in inputs)
-            in_fields = [input_rf if i < 0 else fields[i] for i in inputs]
+    for node in arch.nodes:
         scoped = scopes.get(id(node.scope))
         if scoped is None:
             try:
-                node_env = scope_env(node.scope)
+                scope_values = scope_env(node.scope)
             except CnncalcError as err:  # a block argument without a value, met where it is used
-                raise err.at(arch.location(*node.path[:-1]), _label(node.name, layer.kind, list(ins))) from None
-            env_key = tuple(sorted(node_env.values.items(), key=lambda kv: kv[0]))
-            scoped = scopes[id(node.scope)] = (node_env, env_key)
-        node_env, env_key = scoped
-        key = (id(layer), ins, env_key)
-        cached = done.get(key)
-        if cached is None:
-            try:
-                if node.uses_in_channels:
-                    node_env = Env({**node_env.values, IN_CHANNELS: ins[0][0]}, symbolic)
-                effect = layer.apply(ins[0], node_env) if len(ins) == 1 else layer.apply_many(list(ins), node_env)
-            except FieldError as err:
-                raise err.at(
-                    arch.location(*node.path, err.field or ""), _label(node.name, layer.kind, list(ins))
-                ) from None
-            except CnncalcError as err:
-                raise err.at(arch.location(*node.path[:-1]), _label(node.name, layer.kind, list(ins))) from None
-            activations = _product(effect.output)
-            fc = local = None
-            if effect.fan_in is not None and len(ins[0]) == 3:
-                bias = activations if effect.bias else 0
-                local = activations * effect.fan_in + bias
-                fc = _product(ins[0]) * activations + bias
-            cached = done[key] = (effect, activations, fc, local)
-        effect, activations, fc, local = cached
-
-        if len(in_fields) == 1:
-            rf = in_fields[0] if effect.rf is KEEP else _step(in_fields[0], effect.rf)
+                ins = tuple(network_input if i < 0 else shapes[i] for i in node.inputs)
+                raise err.at(arch.location(*node.path[:-1]), _label(node.name, node.layer.kind, list(ins))) from None
+            env_id = env_of.get(id(scope_values))
+            if env_id is None:
+                # Unsorted: copies of one block list their values in the same order, and only they share layers.
+                env_key = tuple(scope_values.values.items())
+                env_id = env_of[id(scope_values)] = env_ids.setdefault(env_key, len(env_ids))
+            scoped = scopes[id(node.scope)] = (scope_values, env_id)
+        inputs = node.inputs
+        if len(inputs) == 1:  # the common case, kept cheap
+            first = inputs[0]
+            x = network_input if first < 0 else shapes[first]
+            key = (id(node.layer), x, scoped[1])
+            measured = done.get(key)
+            if measured is None:
+                measured = done[key] = measure(node, (x,), scoped[0])
+            step = measured[0]
+            rf = input_rf if first < 0 else fields[first]
+            if step is not KEEP:
+                rf = _step(rf, step)
         else:
-            rf = _step(_merge_rf(in_fields, list(ins)), effect.rf)
+            ins = tuple(network_input if i < 0 else shapes[i] for i in inputs)
+            x = ins[0]
+            key = (id(node.layer), ins, scoped[1])
+            measured = done.get(key)
+            if measured is None:
+                measured = done[key] = measure(node, ins, scoped[0])
+            rf = _step(_merge_rf([input_rf if i < 0 else fields[i] for i in inputs], ins), measured[0])
         if rf is not previous_rf:
             previous_rf = rf
             previous_field = (
                 None if rf is None else ReceptiveField(rf[0], rf[1], (half(rf[2][0]), half(rf[2][1])), rf[3])
             )
-        out = effect.output
+        _, weights, kind, out, params, trainable, macs, activations, fc, local = measured
         shapes.append(out)
         fields.append(rf)
         rows.append(
-            LayerRow(
-                node.name,
-                layer.kind,
-                ins[0],
-                out,
-                effect.params,
-                effect.params if layer.trainable else 0,
-                effect.macs,
-                activations,
-                previous_field,
-                fc,
-                local,
-                node.sources,
+            new_row(
+                LayerRow,
+                (
+                    node.name,
+                    kind,
+                    x,
+                    out,
+                    params,
+                    trainable,
+                    macs,
+                    activations,
+                    previous_field,
+                    fc,
+                    local,
+                    node.sources,
+                ),
             )
         )
-        weighted.append(effect.fan_in is not None)
+        weighted.append(weights)
 
     row_tuple = tuple(rows)
     summary = Summary(
         name=arch.name,
         input=network_input,
         rows=row_tuple,
-        total=Totals.of(row_tuple, weighted),
+        total=Totals.of(row_tuple, weighted, numeric=not symbolic),
         values={k: v for k, v in env.values.items() if isinstance(v, int)},
         conventions=CONVENTIONS,
         multiples=multiples,

@@ -12,15 +12,12 @@ Conventions (stated again in every summary):
   activation and pooling count zero (torchvision's "GFLOPS" convention).
 """
 
-from __future__ import annotations
-
-from dataclasses import dataclass
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, NamedTuple
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt
 
 from .errors import CnncalcError, ExpressionError, ShapeError
-from .symbolic import MAX_MAGNITUDE, Env, Expr, Value, equal, floordiv, minimum, parse, shape_text
+from .symbolic import MAX_MAGNITUDE, Env, Expr, Value, equal, floordiv, minimum, parse, product, shape_text
 
 Shape = tuple[Value, ...]
 
@@ -85,8 +82,7 @@ class FieldError(ShapeError):
         super().__init__(message, **kwargs)
 
 
-@dataclass(frozen=True, slots=True)
-class Window:
+class Window(NamedTuple):
     """A sliding window's step for the receptive field, per spatial axis: effective kernel
     d(k-1)+1, stride and the padding before the first input pixel."""
 
@@ -103,12 +99,12 @@ FLAT = "flat"
 UNKNOWN = "unknown"
 
 
-@dataclass(frozen=True, slots=True)
-class Effect:
+class Effect(NamedTuple):
     """What one layer does to one input: output shape, counts and receptive-field step.
 
     ``fan_in`` is the number of inputs one output unit reads (conv: k1*k2*C_in/groups) for the
-    locally-connected comparison; None for layers without weights.
+    locally-connected comparison; None for layers without weights. Immutable, and a tuple because
+    a network builds one per distinct layer (cheaper than a frozen dataclass).
     """
 
     output: Shape
@@ -147,14 +143,19 @@ class Layer(BaseModel):
 
     def _values(self, env: Env, field: str, minimum_value: int = 1) -> tuple[Value, Value]:
         """A pair field resolved to values, each checked to be at least ``minimum_value``."""
-        resolved = tuple(env.resolve(v) for v in _pair(getattr(self, field)))
+        raw = getattr(self, field)
+        if type(raw) is int and raw >= minimum_value:  # most fields are plain numbers: no resolving
+            return (raw, raw)
+        resolved = tuple(env.resolve(v) for v in _pair(raw))
         for v in resolved:
             if isinstance(v, int) and v < minimum_value:
                 raise FieldError(f"{field} must be at least {minimum_value}, got {v}", field=field)
         return resolved  # type: ignore[return-value]
 
     def _value(self, env: Env, field: str, minimum_value: int = 1) -> Value:
-        v = env.resolve(getattr(self, field))
+        v = getattr(self, field)
+        if type(v) is not int:
+            v = env.resolve(v)
         if isinstance(v, int) and v < minimum_value:
             raise FieldError(f"{field} must be at least {minimum_value}, got {v}", field=field)
         return v
@@ -252,7 +253,7 @@ class Conv2d(Layer):
         return Effect(
             output=(out_c, *out),
             params=params,
-            macs=fan_in * out_c * out[0] * out[1],
+            macs=product((fan_in, out_c, *out)),
             rf=Window(eff, s, left),
             fan_in=fan_in,
             bias=self.bias,
@@ -720,7 +721,7 @@ class ConvTranspose2d(Layer):
         return Effect(
             output=(out_c, *out),
             params=weights + (out_c if self.bias else 0),
-            macs=weights * h * w,
+            macs=product((weights, h, w)),
             rf=UNKNOWN,  # upsampling: an output's field is not one window of the input grid
             fan_in=None,
         )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
+from itertools import compress
 from typing import Any, NamedTuple
 
 from .symbolic import Value, expand, free_symbols, replace_symbols, substitute, total
@@ -72,9 +73,20 @@ class Totals:
     neurons: Value
 
     @classmethod
-    def of(cls, rows: tuple[LayerRow, ...], weighted: list[bool]) -> Totals:
+    def of(cls, rows: tuple[LayerRow, ...], weighted: list[bool], numeric: bool = False) -> Totals:
         """params, trainable params, MACs, activations: sums of the rows; neurons: the activations
-        of the rows flagged in ``weighted`` (layers whose outputs are weighted sums)."""
+        of the rows flagged in ``weighted`` (layers whose outputs are weighted sums). ``numeric``
+        promises that every value is an int (then plain sums do)."""
+        if numeric:
+            columns = tuple(zip(*rows, strict=True)) if rows else ((),) * len(LayerRow._fields)
+            activations = columns[7]
+            return cls(
+                params=sum(columns[4]),
+                trainable_params=sum(columns[5]),
+                macs=sum(columns[6]),
+                activations=sum(activations),
+                neurons=sum(compress(activations, weighted)),
+            )
         return cls(
             params=expand(total([r.params for r in rows])),
             trainable_params=expand(total([r.trainable_params for r in rows])),

@@ -401,11 +401,50 @@ def half(value: Value) -> Value | float:
     return simplify_integer(value / 2)
 
 
+def scale(k: int, value: Value) -> Value:
+    """k*value for an int k. A monomial c*m becomes (k*c)*m without sympy sorting m's factors
+    again: a network multiplies few feature-map areas by many channel counts, and each sympy
+    product costs tens of microseconds. Equal (==, hash) to sympy's own k*value."""
+    if isinstance(value, int):
+        return k * value
+    if k == 1:
+        return value
+    if k == 0:
+        return 0
+    sp = _sp()
+    if value.is_Mul:
+        first = value.args[0]
+        if not first.is_Number:
+            return sp.Mul._from_args((sp.Integer(k), *value.args))
+        if first.is_Integer:  # a canonical Mul keeps its one number first
+            coefficient = int(first) * k
+            rest = value.args[1:]
+            if coefficient == 1:
+                return rest[0] if len(rest) == 1 else sp.Mul._from_args(rest)
+            return sp.Mul._from_args((sp.Integer(coefficient), *rest))
+    elif value.is_Symbol or value.is_Pow or isinstance(value, sp.floor):
+        return sp.Mul._from_args((sp.Integer(k), value))
+    return k * value  # sums (k distributes over them) and rational coefficients: sympy's rules
+
+
+def product(values: tuple[Value, ...] | list[Value]) -> Value:
+    """The product of ``values``: ints multiplied as ints, the symbolic factors in one sympy
+    product, then scaled (C*H*W for a [C, H, W] shape is one sympy product, H*W)."""
+    whole = 1
+    rest: Any = None
+    for v in values:
+        if type(v) is int:
+            whole *= v
+        else:
+            rest = v if rest is None else rest * v
+    return whole if rest is None else scale(whole, rest)
+
+
 def total(values: list[Value]) -> Value:
     """The sum of ``values``: ints added as ints, the symbolic rest in one sympy Add (adding one
     at a time would rebuild the sum at every step)."""
     whole = 0
-    rest = []
+    rest: list[Any] = []
     for v in values:
         if type(v) is int:
             whole += v
@@ -413,11 +452,20 @@ def total(values: list[Value]) -> Value:
             rest.append(v)
     if not rest:
         return whole
-    # Repeated blocks give equal terms: count them first, so sympy adds each distinct term once.
-    counts: dict[Any, int] = {}
+    # Terms c*m with equal m (repeated blocks, one feature-map area times many channel counts)
+    # are gathered first, in ints, so sympy adds each distinct monomial once.
+    coefficients: dict[Any, int] = {}
+    others: list[Any] = []
     for v in rest:
-        counts[v] = counts.get(v, 0) + 1
-    return simplify_integer(_sp().Add(whole, *(v if n == 1 else n * v for v, n in counts.items())))
+        if v.is_Mul and v.args[0].is_Integer:
+            m = v.args[1] if len(v.args) == 2 else _sp().Mul._from_args(v.args[1:])
+            coefficients[m] = coefficients.get(m, 0) + int(v.args[0])
+        elif v.is_Mul or v.is_Symbol or v.is_Pow or isinstance(v, _sp().floor):
+            coefficients[v] = coefficients.get(v, 0) + 1
+        else:
+            others.append(v)
+    terms = [scale(c, m) for m, c in coefficients.items() if c]
+    return simplify_integer(_sp().Add(whole, *terms, *others))
 
 
 def expand(value: Value) -> Value:

@@ -109,3 +109,43 @@ def test_ceildiv_matches_integer_ceiling() -> None:
 def test_multiples_divide_exactly() -> None:
     assert floordiv(4 * H + 8, 4) == H + 2
     assert floordiv(2 * floordiv(H, 2), 2) == floordiv(H, 2)
+
+
+W = symbol("W")
+K = symbol("k")
+MONOMIALS = [
+    7,
+    H,
+    sympy.floor((H + 31) / 32),
+    64 * sympy.floor(H / 2) * sympy.floor(W / 2),
+    -3 * H * W,
+    sympy.floor(H / 4) ** 2,
+    sympy.floor(H / 4) * sympy.floor(W / 4),
+    sympy.Rational(1, 2) * H * W,
+    H / 3,
+    2 * H + 1,
+    K * (K + 1),
+    -H,
+]
+
+
+@pytest.mark.parametrize("value", MONOMIALS, ids=str)
+@pytest.mark.parametrize("k", [-2, 0, 1, 3, 64, 2048])
+def test_scale_is_sympys_own_product(k: int, value: object) -> None:
+    from cnncalc.symbolic import scale
+
+    ours, theirs = scale(k, value), k * value  # type: ignore[operator]
+    assert ours == theirs and hash(ours) == hash(theirs), (ours, theirs)
+    tree = [sympy.srepr(sympy.Integer(v) if isinstance(v, int) else v) for v in (ours, theirs)]
+    assert tree[0] == tree[1]  # the same tree, not just equal
+
+
+def test_totals_gather_equal_monomials_exactly() -> None:
+    from cnncalc.symbolic import product, total
+
+    terms = [product((c, a, b)) for c in (1, 64, 256, 3) for a, b in ((H, W), (sympy.floor(H / 2), sympy.floor(W / 2)))]
+    terms += [5, H / 2, H / 2, 2 * H + 1, -64 * H * W]
+    expected = sympy.Add(*terms)
+    result = total(terms)
+    assert sympy.expand(result - expected) == 0
+    assert result.subs({H: 37, W: 11}) == sum(t.subs({H: 37, W: 11}) if hasattr(t, "subs") else t for t in terms)
