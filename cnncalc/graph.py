@@ -12,6 +12,7 @@ largest size over its inputs; inputs that disagree on jump or start make it unal
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -102,6 +103,14 @@ def _largest(values: list[Value]) -> Value:
     return max(values)
 
 
+def _halves(doubled: tuple[Value, Value]) -> tuple[Value | float, Value | float]:
+    """The start of a field from twice the start (kept doubled so that it stays an integer)."""
+    a, b = doubled
+    if type(a) is int and type(b) is int and not (a | b) & 1:
+        return (a >> 1, b >> 1)
+    return (half(a), half(b))
+
+
 def _step(rf: RF | None, step: Any) -> RF | None:
     if step == FLAT or (step != KEEP and not isinstance(step, Window)):
         return None
@@ -168,6 +177,8 @@ def evaluate(arch: Architecture, values: dict[str, int], symbolic: bool) -> Summ
     env_ids: dict[tuple[Any, ...], int] = {}  # equal values, one id
     env_of: dict[int, int] = {}  # id(Env) -> the id of its values
 
+    multiply = product if symbolic else math.prod  # numeric: every value is an int
+
     def measure(node: Node, ins: tuple[tuple[Value, ...], ...], node_env: Env) -> _Measured:
         layer = node.layer
         try:
@@ -178,12 +189,12 @@ def evaluate(arch: Architecture, values: dict[str, int], symbolic: bool) -> Summ
             raise err.at(arch.location(*node.path, err.field or ""), _label(node.name, layer.kind, list(ins))) from None
         except CnncalcError as err:
             raise err.at(arch.location(*node.path[:-1]), _label(node.name, layer.kind, list(ins))) from None
-        activations = product(effect.output)
+        activations = multiply(effect.output)
         fc = local = None
         if effect.fan_in is not None and len(ins[0]) == 3:
             # Per output unit: its weights (fan_in locally, the whole input densely) and its bias.
             per_unit, bias = (1, activations) if effect.bias else (0, 0)
-            fan_in, dense_in = effect.fan_in, product(ins[0])
+            fan_in, dense_in = effect.fan_in, multiply(ins[0])
             local = scale(fan_in + per_unit, activations) if type(fan_in) is int else fan_in * activations + bias
             fc = scale(dense_in + per_unit, activations) if type(dense_in) is int else dense_in * activations + bias
         return (
@@ -236,11 +247,9 @@ def evaluate(arch: Architecture, values: dict[str, int], symbolic: bool) -> Summ
             if measured is None:
                 measured = done[key] = measure(node, ins, scoped[0])
             rf = _step(_merge_rf([input_rf if i < 0 else fields[i] for i in inputs], ins), measured[0])
-        if rf is not previous_rf:
+        if rf is not previous_rf:  # layers that keep the field share the object
             previous_rf = rf
-            previous_field = (
-                None if rf is None else ReceptiveField(rf[0], rf[1], (half(rf[2][0]), half(rf[2][1])), rf[3])
-            )
+            previous_field = None if rf is None else new_row(ReceptiveField, (rf[0], rf[1], _halves(rf[2]), rf[3]))
         _, weights, kind, out, params, trainable, macs, activations, fc, local = measured
         shapes.append(out)
         fields.append(rf)

@@ -143,7 +143,8 @@ class Architecture(BaseModel):
         """
         from .graph import evaluate
 
-        return evaluate(self, values, symbolic)
+        with _collector_paused():
+            return evaluate(self, values, symbolic)
 
     def verify(self, sizes: Sequence[int] | None = None, *, device: str = "auto", **values: int) -> Any:
         """Build this network in PyTorch and compare every layer's shape, parameters and MACs with
@@ -463,8 +464,10 @@ def read_text(path: Path) -> str:
 
 @contextmanager
 def _collector_paused() -> Iterator[None]:
-    """Loading makes many small objects and frees none: Python's cyclic collector would rescan
-    them again and again (load time per layer doubled from 1,000 to 10,000 layers)."""
+    """Loading and evaluating make many small objects, in trees without cycles, and free none
+    until the end: Python's cyclic collector would rescan them again and again (load time per
+    layer doubled from 1,000 to 10,000 layers), and in a process holding a large heap (torch
+    imported) each full collection scans all of it. Reference counting still frees garbage."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:

@@ -452,19 +452,26 @@ def total(values: list[Value]) -> Value:
             rest.append(v)
     if not rest:
         return whole
-    # Terms c*m with equal m (repeated blocks, one feature-map area times many channel counts)
-    # are gathered first, in ints, so sympy adds each distinct monomial once.
-    coefficients: dict[Any, int] = {}
-    others: list[Any] = []
+    # Repeated blocks give the very same terms: count them first (sympy objects cache their
+    # hashes). Then terms c*m with equal factors m (one feature-map area times many channel
+    # counts) are gathered in ints, so that sympy adds each distinct monomial once.
+    counts: dict[Any, int] = {}
     for v in rest:
-        if v.is_Mul and v.args[0].is_Integer:
-            m = v.args[1] if len(v.args) == 2 else _sp().Mul._from_args(v.args[1:])
-            coefficients[m] = coefficients.get(m, 0) + int(v.args[0])
-        elif v.is_Mul or v.is_Symbol or v.is_Pow or isinstance(v, _sp().floor):
-            coefficients[v] = coefficients.get(v, 0) + 1
+        counts[v] = counts.get(v, 0) + 1
+    sp = _sp()
+    coefficients: dict[tuple[Any, ...], int] = {}
+    others: list[Any] = []
+    for v, n in counts.items():
+        if v.is_Mul:
+            args = v.args
+            key, c = (args[1:], int(args[0])) if args[0].is_Integer else (args, 1)
+        elif v.is_Symbol or v.is_Pow or isinstance(v, sp.floor):
+            key, c = (v,), 1
         else:
-            others.append(v)
-    terms = [scale(c, m) for m, c in coefficients.items() if c]
+            others.append(v if n == 1 else n * v)
+            continue
+        coefficients[key] = coefficients.get(key, 0) + c * n
+    terms = [scale(c, key[0] if len(key) == 1 else sp.Mul._from_args(key)) for key, c in coefficients.items() if c]
     return simplify_integer(_sp().Add(whole, *terms, *others))
 
 
