@@ -14,7 +14,6 @@ evaluated where the block is called.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -88,6 +87,8 @@ class Node:
 
 def suggest(word: str, choices: list[str]) -> str:
     """ " (did you mean 'x'?)" for the closest choice, or nothing."""
+    import difflib  # only for a message: not on the start-up path
+
     close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from .blocks import IN_CHANNELS, Node, Scope
 from .errors import CnncalcError, ShapeError
-from .layers import FLAT, KEEP, FieldError, Window
+from .layers import KEEP, FieldError, Window
 from .report import CONVENTIONS, LayerRow, ReceptiveField, Summary, Totals
 from .symbolic import Env, Expr, Value, equal, half, maximum, product, scale, shape_text, stand_in, symbol
 
@@ -76,23 +76,29 @@ def _merge_rf(fields: list[RF | None], shapes: tuple[tuple[Value, ...], ...]) ->
     """The largest field over the inputs; unaligned when their jumps or starts differ. Jump and
     start come from an input that is not broadcast (a squeeze-and-excitation gate [C, 1, 1] has
     one unit: its jump says nothing about the grid it multiplies)."""
-    known = [f for f in fields if f is not None]
-    if len(known) < len(fields):
-        return None
+    known: list[RF] = []
+    for f in fields:
+        if f is None:
+            return None
+        known.append(f)
+    principal = known[0]  # when no input is broadcast (residual adds, concatenations)
     grid = shapes[0][1:]
-    if all(x[1:] == grid for x in shapes):
-        principal = known[0]  # no input is broadcast (residual adds, concatenations)
-    else:
-        spatial = [x[1:] for x in shapes]
-        widest = max(range(len(known)), key=lambda i: sum(1 for v in spatial[i] if not (isinstance(v, int) and v == 1)))
-        principal = known[widest]
+    for x in shapes:
+        if x[1:] != grid:
+            spatial = [x[1:] for x in shapes]
+            widest = max(range(len(known)), key=lambda i: sum(1 for v in spatial[i] if not (isinstance(v, int) and v == 1)))
+            principal = known[widest]
+            break
     jump, start2 = principal[1], principal[2]
-    aligned = all(
-        f[3]
-        and (f[1] == jump or (equal(f[1][0], jump[0]) and equal(f[1][1], jump[1])))
-        and (f[2] == start2 or (equal(f[2][0], start2[0]) and equal(f[2][1], start2[1])))
-        for f in known
-    )
+    aligned = True
+    for f in known:
+        if not (
+            f[3]
+            and (f[1] == jump or (equal(f[1][0], jump[0]) and equal(f[1][1], jump[1])))
+            and (f[2] == start2 or (equal(f[2][0], start2[0]) and equal(f[2][1], start2[1])))
+        ):
+            aligned = False
+            break
     return ((_largest([f[0][0] for f in known]), _largest([f[0][1] for f in known])), jump, start2, aligned)
 
 
@@ -112,18 +118,18 @@ def _halves(doubled: tuple[Value, Value]) -> tuple[Value | float, Value | float]
 
 
 def _step(rf: RF | None, step: Any) -> RF | None:
-    if step == FLAT or (step != KEEP and not isinstance(step, Window)):
+    """The field after one layer: a window grows it (Araujo et al.), KEEP leaves it, anything
+    else (FLAT, UNKNOWN) ends it."""
+    if type(step) is not Window:
+        return rf if step is KEEP else None
+    if rf is None:
         return None
-    if not isinstance(step, Window) or rf is None:
-        return rf
-    size, jump, start2, aligned = rf
+    (s0, s1), (j0, j1), (t0, t1), aligned = rf
+    (k0, k1), (q0, q1), (p0, p1) = step
     return (
-        (size[0] + (step.kernel[0] - 1) * jump[0], size[1] + (step.kernel[1] - 1) * jump[1]),
-        (jump[0] * step.stride[0], jump[1] * step.stride[1]),
-        (
-            start2[0] + (step.kernel[0] - 1 - 2 * step.padding[0]) * jump[0],
-            start2[1] + (step.kernel[1] - 1 - 2 * step.padding[1]) * jump[1],
-        ),
+        (s0 + (k0 - 1) * j0, s1 + (k1 - 1) * j1),
+        (j0 * q0, j1 * q1),
+        (t0 + (k0 - 1 - 2 * p0) * j0, t1 + (k1 - 1 - 2 * p1) * j1),
         aligned,
     )
 

@@ -5,30 +5,38 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 
 from ..errors import CnncalcError
 from ..report import Summary
-from . import csv, json, latex, markdown, text
 
 Renderer = Callable[[Summary, "list[str] | None"], str]
 
-FORMATS: dict[str, Renderer] = {
-    "text": text.render,
-    "markdown": markdown.render,
-    "latex": latex.render,
-    "csv": csv.render,
-    "json": json.render,
+#: Format name -> the module whose ``render`` writes it; a module is imported when first used
+#: (a command prints one format: the others' imports, json's and csv's, would only cost start-up).
+FORMATS: dict[str, str] = {
+    "text": "text",
+    "markdown": "markdown",
+    "latex": "latex",
+    "csv": "csv",
+    "json": "json",
 }
+
+
+def renderer(format: str) -> Renderer:
+    """The function that writes ``format``."""
+    try:
+        module = FORMATS[format]
+    except KeyError:
+        raise CnncalcError(f"unknown format {format!r}; formats: {', '.join(FORMATS)}") from None
+    found: Renderer = importlib.import_module(f"{__name__}.{module}").render
+    return found
 
 
 def render(summary: Summary, format: str = "text", columns: list[str] | None = None) -> str:
     """``summary`` in ``format`` (text, markdown, latex, csv, json), optionally only ``columns``."""
-    try:
-        renderer = FORMATS[format]
-    except KeyError:
-        raise CnncalcError(f"unknown format {format!r}; formats: {', '.join(FORMATS)}") from None
-    return renderer(summary, columns)
+    return renderer(format)(summary, columns)
 
 
-__all__ = ["FORMATS", "render"]
+__all__ = ["FORMATS", "render", "renderer"]
