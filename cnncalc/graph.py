@@ -86,7 +86,9 @@ def _merge_rf(fields: list[RF | None], shapes: tuple[tuple[Value, ...], ...]) ->
     for x in shapes:
         if x[1:] != grid:
             spatial = [x[1:] for x in shapes]
-            widest = max(range(len(known)), key=lambda i: sum(1 for v in spatial[i] if not (isinstance(v, int) and v == 1)))
+            widest = max(
+                range(len(known)), key=lambda i: sum(1 for v in spatial[i] if not (isinstance(v, int) and v == 1))
+            )
             principal = known[widest]
             break
     jump, start2 = principal[1], principal[2]

@@ -130,8 +130,8 @@ class Summary:
         """Names of the symbols still free in this summary, sorted."""
         names: set[str] = set()
         for row in self.rows:
-            for v in (row.output, row.params, row.macs):
-                for item in v if isinstance(v, tuple) else (v,):
+            for item in (*row.output, row.params, row.macs):
+                if type(item) is not int:  # numbers have none: most cells, and cheap to skip
                     names |= free_symbols(item)
         for item in self.input:
             names |= free_symbols(item)

@@ -6,7 +6,7 @@ import csv
 import io
 
 from ..report import Summary
-from .table import cell_text, grid, select, total_cells
+from .table import cell_text, select, texts, total_cells
 
 
 def render(summary: Summary, columns: list[str] | None = None) -> str:
@@ -17,8 +17,7 @@ def render(summary: Summary, columns: list[str] | None = None) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow([c.key for c in cols])
-    for row in grid(summary, cols):
-        writer.writerow([cell_text(v, c.kind, number=str) or "" for v, c in zip(row, cols, strict=True)])
+    writer.writerows(texts(summary, cols, lambda v, kind: cell_text(v, kind, number=str) or ""))
     total = [cell_text(v, c.kind, number=str) or "" for v, c in zip(total_cells(summary, cols), cols, strict=True)]
     total[0] = "total"
     writer.writerow(total)

@@ -6,7 +6,7 @@ from typing import Any
 
 from ..report import Summary
 from ..symbolic import to_latex
-from .table import cell_text, grid, select, title, total_cells, total_lines
+from .table import cell_text, select, texts, title, total_cells, total_lines
 from .text import NOTES
 
 _SPECIAL = {
@@ -57,9 +57,7 @@ def render(summary: Summary, columns: list[str] | None = None) -> str:
         " & ".join(escape(c.header) for c in cols) + r" \\",
         "\\midrule",
     ]
-    lines += [
-        " & ".join(_cell(v, c.kind) for v, c in zip(row, cols, strict=True)) + r" \\" for row in grid(summary, cols)
-    ]
+    lines += [" & ".join(cells) + r" \\" for cells in texts(summary, cols, _cell)]
     total = [_cell(v, c.kind) if v is not None else "" for v, c in zip(total_cells(summary, cols), cols, strict=True)]
     total[0] = "Total"
     lines += ["\\midrule", " & ".join(total) + r" \\", "\\bottomrule", "\\end{tabular}"]

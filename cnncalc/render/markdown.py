@@ -6,7 +6,7 @@ from typing import Any
 
 from ..report import Summary
 from ..symbolic import is_symbolic, to_text
-from .table import cell_text, grid, select, title, total_cells, total_lines
+from .table import cell_text, select, texts, title, total_cells, total_lines
 from .text import NOTES
 
 
@@ -20,11 +20,10 @@ def render(summary: Summary, columns: list[str] | None = None) -> str:
     """The summary as a Markdown pipe table, then totals and conventions as a list."""
     cols = select(columns)
 
-    def row(cells: list[Any], bold: bool = False) -> str:
-        texts = [_cell(v, c.kind) for v, c in zip(cells, cols, strict=True)]
+    def row(cells: list[str], bold: bool = False) -> str:
         if bold:
-            texts = [f"**{t}**" if t else "" for t in texts]
-        return "| " + " | ".join(t.replace("|", "\\|") for t in texts) + " |"
+            cells = [f"**{t}**" if t else "" for t in cells]
+        return "| " + " | ".join(t.replace("|", "\\|") for t in cells) + " |"
 
     align = ["---" if c.kind == "name" else "---:" for c in cols]
     lines = [
@@ -33,10 +32,10 @@ def render(summary: Summary, columns: list[str] | None = None) -> str:
         "| " + " | ".join(c.header for c in cols) + " |",
         "| " + " | ".join(align) + " |",
     ]
-    lines += [row(r) for r in grid(summary, cols)]
+    lines += [row(cells) for cells in texts(summary, cols, _cell)]
     total = total_cells(summary, cols)
     total[0] = "total"
-    lines.append(row(total, bold=True))
+    lines.append(row([_cell(v, c.kind) for v, c in zip(total, cols, strict=True)], bold=True))
     lines.append("")
     lines += [f"- Total {label}: {value}" for label, value in total_lines(summary, expr=lambda v: f"`{to_text(v)}`")]
     lines += [f"- {note}" for note in NOTES]

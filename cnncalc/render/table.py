@@ -72,6 +72,30 @@ def grid(summary: Summary, columns: tuple[Column, ...]) -> list[list[Any]]:
     return [[c.get(row) for c in columns] for row in summary.rows]
 
 
+def texts(summary: Summary, columns: tuple[Column, ...], text: Callable[[Any, str], str]) -> list[list[str]]:
+    """The layer rows' cells through ``text(value, kind)``, one list per row. Repeated blocks
+    repeat whole rows, so a cell met before in a column of the same kind is formatted once:
+    numbers and strings by value, anything else by identity (the memo holds the object, so its
+    id is not reused while this runs)."""
+    memo: dict[tuple[str, Any], tuple[Any, str]] = {}
+    by_value = (int, float, str)
+    out = []
+    for row in summary.rows:
+        cells = []
+        for c in columns:
+            value, kind = c.get(row), c.kind
+            if kind == "name":  # names are unique
+                cells.append(text(value, kind))
+                continue
+            key = (kind, value) if type(value) in by_value else (kind, id(value))
+            known = memo.get(key)
+            if known is None:
+                known = memo[key] = (value, text(value, kind))
+            cells.append(known[1])
+        out.append(cells)
+    return out
+
+
 def total_cells(summary: Summary, columns: tuple[Column, ...]) -> list[Any]:
     """The total row's raw cells: sums under params, MACs and activations, None elsewhere."""
     return [getattr(summary.total, c.key) if c.key in TOTAL_KEYS else None for c in columns]

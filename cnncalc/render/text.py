@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..report import Summary
 from ..symbolic import is_symbolic
-from .table import cell_text, grid, select, title, total_cells, total_lines
+from .table import cell_text, select, texts, title, total_cells, total_lines
 
 #: Short forms of the conventions printed under the table.
 NOTES = (
@@ -20,7 +20,7 @@ def render(summary: Summary, columns: list[str] | None = None) -> str:
     """The summary as an aligned text table with totals and the counting conventions."""
     cols = select(columns)
     header = [c.header for c in cols]
-    body = [[cell_text(v, c.kind) or "-" for v, c in zip(row, cols, strict=True)] for row in grid(summary, cols)]
+    body = texts(summary, cols, lambda v, kind: cell_text(v, kind) or "-")
     totals = total_cells(summary, cols)
     symbolic = is_symbolic(tuple(totals))
     foot = [cell_text(v, c.kind) or "" for v, c in zip(totals, cols, strict=True)]
