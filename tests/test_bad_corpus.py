@@ -686,3 +686,10 @@ def test_deep_nesting_is_refused_in_a_real_process(tmp_path: Path, style: str, l
         line={"flow": 4, "flow_mapping": 4, "compact": 5}.get(style),  # a block nests one line a level
         limit=TIME_LIMIT + STARTUP,
     )
+
+
+def test_a_long_flow_list_stops_at_the_value_limit_before_composing(tmp_path: Path) -> None:
+    # One line of 250,000 values: long enough that the event scan runs, and it stops at the limit.
+    path = tmp_path / "wide.yaml"
+    path.write_text(NET + "layers: [relu]\nx: [" + ", ".join(["1"] * 250_000) + "]\n")
+    check_outcome(_summarize(path), expect=2, file="wide.yaml", message=r"more than 200,000 YAML values", line=4)
