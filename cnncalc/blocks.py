@@ -353,6 +353,8 @@ class _Expansion:
     #: One arguments mapping per call entry (and one for its first copy): the copies of a
     #: repeated block share it, so an evaluation binds their arguments once.
     args: dict[tuple[int, bool], dict[str, Any]] = field(default_factory=dict)
+    #: (arguments mapping, calling scope) -> its Scope: the copies share one, as they share values.
+    scopes: dict[tuple[int, int], Scope] = field(default_factory=dict)
 
 
 def _static(value: Any, scope: Scope | None, what: str) -> Any:
@@ -484,9 +486,12 @@ def _call(item: Item, r: int, scope: Scope | None, name: str, source: int, state
     args = state.args.get((id(item), first))
     if args is None:
         args = state.args[(id(item), first)] = {**block.defaults, **item.args, **(item.first_args if first else {})}
+    inner = state.scopes.get((id(args), id(scope)))
+    if inner is None:
+        inner = state.scopes[(id(args), id(scope))] = Scope(item.kind, args, scope)
     state.stack.append(item.kind)
     try:
-        return _expand(block.items, Scope(item.kind, args, scope), name + ".", source, state)
+        return _expand(block.items, inner, name + ".", source, state)
     finally:
         state.stack.pop()
 

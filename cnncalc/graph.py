@@ -35,10 +35,7 @@ _Measured = tuple[Any, bool, str, tuple[Value, ...], Value, Value, Value, Value,
 def scope_envs(base: Env) -> Callable[[Scope | None], Env]:
     """For one evaluation: the Env each block scope sees. Block arguments are evaluated where the
     block is called; the body sees them and the file's symbols (lexical scope)."""
-    envs: dict[int, Env] = {}
-    # The copies of a repeated block share their arguments mapping: with the same caller Env
-    # they bind to the same values, once.
-    shared: dict[tuple[int, int], Env] = {}
+    envs: dict[int, Env] = {}  # the copies of a repeated block share one Scope, so one Env
 
     def scope_env(scope: Scope | None) -> Env:
         if scope is None:
@@ -46,12 +43,8 @@ def scope_envs(base: Env) -> Callable[[Scope | None], Env]:
         cached = envs.get(id(scope))
         if cached is None:
             caller = scope_env(scope.caller)
-            key = (id(scope.args), id(caller))
-            cached = shared.get(key)
-            if cached is None:
-                bound = {k: _bind(v, caller) for k, v in scope.args.items()}
-                cached = shared[key] = Env({**base.values, **bound}, base.symbolic)
-            envs[id(scope)] = cached
+            bound = {k: _bind(v, caller) for k, v in scope.args.items()}
+            cached = envs[id(scope)] = Env({**base.values, **bound}, base.symbolic)
         return cached
 
     return scope_env

@@ -146,11 +146,15 @@ class Layer(BaseModel):
         raw = getattr(self, field)
         if type(raw) is int and raw >= minimum_value:  # most fields are plain numbers: no resolving
             return (raw, raw)
-        resolved = tuple(env.resolve(v) for v in _pair(raw))
+        if isinstance(raw, tuple):
+            resolved = (env.resolve(raw[0]), env.resolve(raw[1]))
+        else:
+            one = env.resolve(raw)
+            resolved = (one, one)
         for v in resolved:
             if isinstance(v, int) and v < minimum_value:
                 raise FieldError(f"{field} must be at least {minimum_value}, got {v}", field=field)
-        return resolved  # type: ignore[return-value]
+        return resolved
 
     def _value(self, env: Env, field: str, minimum_value: int = 1) -> Value:
         v = getattr(self, field)
@@ -181,7 +185,13 @@ def _window_output(size: Value, kernel: Value, stride: Value, pad_total: Value, 
 
 def _check_fits(size: tuple[Value, Value], pads: tuple[Value, Value], kernel: tuple[Value, Value]) -> None:
     padded = (size[0] + pads[0], size[1] + pads[1])
-    if all(isinstance(v, int) for v in (*padded, *kernel)) and (padded[0] < kernel[0] or padded[1] < kernel[1]):
+    numbers = (
+        isinstance(padded[0], int)
+        and isinstance(padded[1], int)
+        and isinstance(kernel[0], int)
+        and isinstance(kernel[1], int)
+    )
+    if numbers and (padded[0] < kernel[0] or padded[1] < kernel[1]):
         raise ShapeError(
             f"kernel {kernel[0]}x{kernel[1]} (with dilation) is larger than the padded input {padded[0]}x{padded[1]}"
         )
@@ -197,8 +207,9 @@ def _check_wrap(mode: str, size: tuple[Value, Value], before: tuple[Value, Value
 
 
 def _check_output(out: tuple[Value, ...], why: str = "") -> None:
-    if any(isinstance(v, int) and v < 1 for v in out):
-        raise ShapeError(f"output size {'x'.join(str(v) for v in out)} is too small (below 1){why}")
+    for v in out:
+        if isinstance(v, int) and v < 1:
+            raise ShapeError(f"output size {'x'.join(str(v) for v in out)} is too small (below 1){why}")
 
 
 class Conv2d(Layer):
@@ -755,6 +766,9 @@ class Upsample(Layer):
 def _broadcast(xs: list[Shape], kind: str) -> Shape:
     """PyTorch's broadcasting over shapes without the batch axis: align on the right; each axis
     equal, or 1 in all but one input."""
+    first = xs[0]
+    if all(x == first for x in xs):  # a residual add: nothing to broadcast
+        return first
     from .symbolic import to_text
 
     rank = max(len(x) for x in xs)

@@ -277,6 +277,10 @@ class Env:
         """The value of a field: an int as it is, an :class:`Expr` (or expression text) evaluated."""
         if isinstance(value, int):
             return value
+        if isinstance(value, Expr) and value.tree[0] == "name":  # a block argument or a symbol
+            named = self.values.get(value.tree[1])
+            if type(named) is int:
+                return named
         return evaluate(parse(value) if isinstance(value, str) else value, self.values, self.symbolic)
 
 
