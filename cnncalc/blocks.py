@@ -350,11 +350,9 @@ class _Expansion:
     names: set[str] = field(default_factory=set)
     #: Entries expanded, layers or not: repeats of blocks that add nothing still cost work.
     steps: int = 0
-    #: One arguments mapping per call entry (and one for its first copy): the copies of a
-    #: repeated block share it, so an evaluation binds their arguments once.
-    args: dict[tuple[int, bool], dict[str, Any]] = field(default_factory=dict)
-    #: (arguments mapping, calling scope) -> its Scope: the copies share one, as they share values.
-    scopes: dict[tuple[int, int], Scope] = field(default_factory=dict)
+    #: (call entry, first copy or not, calling scope) -> its Scope: the copies of a repeated
+    #: block share one, as they share values, so an evaluation binds their arguments once.
+    scopes: dict[tuple[int, bool, int], Scope] = field(default_factory=dict)
 
 
 def _static(value: Any, scope: Scope | None, what: str) -> Any:
@@ -483,12 +481,10 @@ def _call(item: Item, r: int, scope: Scope | None, name: str, source: int, state
     if len(state.stack) >= MAX_BLOCK_DEPTH:
         raise CnncalcError(f"blocks are nested more than {MAX_BLOCK_DEPTH} deep")
     first = r == 0 and bool(item.first_args)
-    args = state.args.get((id(item), first))
-    if args is None:
-        args = state.args[(id(item), first)] = {**block.defaults, **item.args, **(item.first_args if first else {})}
-    inner = state.scopes.get((id(args), id(scope)))
+    inner = state.scopes.get((id(item), first, id(scope)))
     if inner is None:
-        inner = state.scopes[(id(args), id(scope))] = Scope(item.kind, args, scope)
+        args = {**block.defaults, **item.args, **(item.first_args if first else {})}
+        inner = state.scopes[(id(item), first, id(scope))] = Scope(item.kind, args, scope)
     state.stack.append(item.kind)
     try:
         return _expand(block.items, inner, name + ".", source, state)

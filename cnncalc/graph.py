@@ -176,7 +176,6 @@ def evaluate(arch: Architecture, values: dict[str, int], symbolic: bool) -> Summ
     done: dict[tuple[Any, ...], _Measured] = {}
     scopes: dict[int, tuple[Env, int]] = {}  # id(scope) -> its Env and the id of its values
     env_ids: dict[tuple[Any, ...], int] = {}  # equal values, one id
-    env_of: dict[int, int] = {}  # id(Env) -> the id of its values
 
     multiply = product if symbolic else math.prod  # numeric: every value is an int
 
@@ -222,11 +221,8 @@ def evaluate(arch: Architecture, values: dict[str, int], symbolic: bool) -> Summ
             except CnncalcError as err:  # a block argument without a value, met where it is used
                 ins = tuple(network_input if i < 0 else shapes[i] for i in node.inputs)
                 raise err.at(arch.location(*node.path[:-1]), _label(node.name, node.layer.kind, list(ins))) from None
-            env_id = env_of.get(id(scope_values))
-            if env_id is None:
-                # Unsorted: copies of one block list their values in the same order, and only they share layers.
-                env_key = tuple(scope_values.values.items())
-                env_id = env_of[id(scope_values)] = env_ids.setdefault(env_key, len(env_ids))
+            # Unsorted: copies of one block list their values in the same order, and only they share layers.
+            env_id = env_ids.setdefault(tuple(scope_values.values.items()), len(env_ids))
             scoped = scopes[id(node.scope)] = (scope_values, env_id)
         inputs = node.inputs
         if len(inputs) == 1:  # the common case, kept cheap

@@ -157,9 +157,7 @@ class Layer(BaseModel):
         return resolved
 
     def _value(self, env: Env, field: str, minimum_value: int = 1) -> Value:
-        v = getattr(self, field)
-        if type(v) is not int:
-            v = env.resolve(v)
+        v = env.resolve(getattr(self, field))
         if isinstance(v, int) and v < minimum_value:
             raise FieldError(f"{field} must be at least {minimum_value}, got {v}", field=field)
         return v

@@ -176,8 +176,7 @@ class _Builder:
         self.scalars = yaml.constructor.SafeConstructor()
 
     def error(self, node: yaml.Node, message: str) -> SchemaError:
-        mark = node.start_mark
-        return SchemaError(message, location=Location(self.source, mark.line + 1, mark.column + 1))
+        return SchemaError(message, location=_at(node.start_mark, self.source))
 
     def build(self, node: yaml.Node, path: Path_) -> Any:
         self.count += 1
@@ -248,6 +247,7 @@ def _nesting_bound(text: str) -> int:
 
 
 def _at(mark: Any, source: str) -> Location:
+    """Where a YAML mark points, 1-based (the file alone without a mark)."""
     return Location(source, mark.line + 1, mark.column + 1) if mark is not None else Location(source)
 
 

@@ -405,6 +405,19 @@ def half(value: Value) -> Value | float:
     return simplify_integer(value / 2)
 
 
+def _monomial(value: Any) -> tuple[int, tuple[Any, ...]] | None:
+    """(c, factors) when a sympy ``value`` is c*f1*f2*... with an integer c (a canonical Mul keeps
+    its one number first), else None (sums, rational coefficients)."""
+    if value.is_Mul:
+        first = value.args[0]
+        if not first.is_Number:
+            return 1, value.args
+        return (int(first), value.args[1:]) if first.is_Integer else None
+    if value.is_Symbol or value.is_Pow or isinstance(value, _sp().floor):
+        return 1, (value,)
+    return None
+
+
 def scale(k: int, value: Value) -> Value:
     """k*value for an int k. A monomial c*m becomes (k*c)*m without sympy sorting m's factors
     again: a network multiplies few feature-map areas by many channel counts, and each sympy
@@ -415,20 +428,20 @@ def scale(k: int, value: Value) -> Value:
         return value
     if k == 0:
         return 0
+    parts = _monomial(value)
+    if parts is None:
+        return k * value  # sums (k distributes over them) and rational coefficients: sympy's rules
+    return _from_monomial(k * parts[0], parts[1])
+
+
+def _from_monomial(coefficient: int, factors: tuple[Any, ...]) -> Value:
+    """coefficient*f1*f2*... from canonical factors, without sympy's re-sorting."""
     sp = _sp()
-    if value.is_Mul:
-        first = value.args[0]
-        if not first.is_Number:
-            return sp.Mul._from_args((sp.Integer(k), *value.args))
-        if first.is_Integer:  # a canonical Mul keeps its one number first
-            coefficient = int(first) * k
-            rest = value.args[1:]
-            if coefficient == 1:
-                return rest[0] if len(rest) == 1 else sp.Mul._from_args(rest)
-            return sp.Mul._from_args((sp.Integer(coefficient), *rest))
-    elif value.is_Symbol or value.is_Pow or isinstance(value, sp.floor):
-        return sp.Mul._from_args((sp.Integer(k), value))
-    return k * value  # sums (k distributes over them) and rational coefficients: sympy's rules
+    if coefficient == 0:
+        return 0
+    if coefficient == 1:
+        return factors[0] if len(factors) == 1 else sp.Mul._from_args(factors)
+    return sp.Mul._from_args((sp.Integer(coefficient), *factors))
 
 
 def product(values: tuple[Value, ...] | list[Value]) -> Value:
@@ -462,20 +475,15 @@ def total(values: list[Value]) -> Value:
     counts: dict[Any, int] = {}
     for v in rest:
         counts[v] = counts.get(v, 0) + 1
-    sp = _sp()
     coefficients: dict[tuple[Any, ...], int] = {}
     others: list[Any] = []
     for v, n in counts.items():
-        if v.is_Mul:
-            args = v.args
-            key, c = (args[1:], int(args[0])) if args[0].is_Integer else (args, 1)
-        elif v.is_Symbol or v.is_Pow or isinstance(v, sp.floor):
-            key, c = (v,), 1
-        else:
+        parts = _monomial(v)
+        if parts is None:
             others.append(v if n == 1 else n * v)
-            continue
-        coefficients[key] = coefficients.get(key, 0) + c * n
-    terms = [scale(c, key[0] if len(key) == 1 else sp.Mul._from_args(key)) for key, c in coefficients.items() if c]
+        else:
+            coefficients[parts[1]] = coefficients.get(parts[1], 0) + parts[0] * n
+    terms = [_from_monomial(c, factors) for factors, c in coefficients.items() if c]
     return simplify_integer(_sp().Add(whole, *terms, *others))
 
 

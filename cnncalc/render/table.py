@@ -67,11 +67,6 @@ def select(keys: list[str] | None) -> tuple[Column, ...]:
     return tuple(BY_KEY[k] for k in keys)
 
 
-def grid(summary: Summary, columns: tuple[Column, ...]) -> list[list[Any]]:
-    """Raw cells: one list per layer row, in column order."""
-    return [[c.get(row) for c in columns] for row in summary.rows]
-
-
 def texts(summary: Summary, columns: tuple[Column, ...], text: Callable[[Any, str], str]) -> list[list[str]]:
     """The layer rows' cells through ``text(value, kind)``, one list per row. Repeated blocks
     repeat whole rows, so a cell met before in a column of the same kind is formatted once:
