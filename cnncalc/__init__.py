@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from .architecture import Architecture, bundled, load
 from .errors import CnncalcError, SchemaError, ShapeError
 from .report import LayerRow, ReceptiveField, Summary, Totals
-from .schema import Architecture, bundled, load
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 
 def to_torch(arch: Architecture, **values: int) -> Any:

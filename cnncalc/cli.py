@@ -18,10 +18,11 @@ from typing import Any
 import click
 
 from . import __version__
+from .architecture import Architecture, bundled, load
 from .errors import CnncalcError
 from .render import FORMATS, render
 from .render.table import BY_KEY
-from .schema import Architecture, bundled, load, not_found
+from .spec import not_found
 
 
 class Assignment(click.ParamType):  # type: ignore[type-arg]
@@ -302,7 +303,7 @@ def schema() -> None:
     """The JSON Schema of the YAML format (for editors' YAML validation)."""
     import json
 
-    from .schema import json_schema
+    from .spec.schema import json_schema
 
     click.echo(json.dumps(json_schema(), indent=2))
 

@@ -1,13 +1,20 @@
-"""Errors cnncalc raises: one line that says where (file, line, column, layer) and what is wrong.
+"""Errors cnncalc raises: one located type whose message says where (file, line, column, layer) and
+what is wrong.
 
-Inner rules raise short messages; the loader and the evaluator add the location once, at the
-boundary, so every message a user sees has the same shape:
+Inner rules raise short messages, optionally with the YAML path of the field at fault *below* the
+point where they are raised (``path=("padding",)``). As the error climbs out of a layer, a list or a
+block, :meth:`CnncalcError.relocated` prefixes that path and fills in the layer and the location
+once, so every message a user sees has the same shape:
 ``vgg16.yaml:12:5: layer conv3 (conv2d), input [64, 3, 3]: kernel 5x5 is larger than ...``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Self
+
+#: A path into the YAML document: mapping keys and list indices (``("layers", 3, "conv2d", "padding")``).
+YamlPath = tuple[str | int, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,12 +32,27 @@ class Location:
 
 
 class CnncalcError(Exception):
-    """Base class of every error cnncalc reports about its input; ``str(err)`` is the full message."""
+    """Every error cnncalc reports about its input; ``str(err)`` is the full one-line message.
 
-    def __init__(self, message: str, *, location: Location | None = None, layer: str | None = None):
+    ``reason`` is what is wrong; ``location`` and ``layer`` say where, once known; ``path`` is the
+    YAML path of the value at fault relative to where the error has climbed so far, and ``key``
+    whether it points at a mapping key rather than its value.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        location: Location | None = None,
+        layer: str | None = None,
+        path: YamlPath = (),
+        key: bool = False,
+    ) -> None:
         self.reason = message
         self.location = location
         self.layer = layer
+        self.path = path
+        self.key = key
         super().__init__(self._format())
 
     def _format(self) -> str:
@@ -42,13 +64,23 @@ class CnncalcError(Exception):
         parts.append(self.reason)
         return ": ".join(parts)
 
-    def at(self, location: Location | None, layer: str | None = None) -> CnncalcError:
-        """A copy of this error placed at ``location`` and ``layer`` (kept if already set)."""
-        return type(self)(
-            self.reason,
-            location=self.location or location,
-            layer=self.layer or layer,
-        )
+    @property
+    def field(self) -> str | None:
+        """The field at fault when the path names one (its last key), else None."""
+        last = self.path[-1] if self.path else None
+        return last if isinstance(last, str) else None
+
+    def relocated(self, *, location: Location | None = None, layer: str | None = None, within: YamlPath = ()) -> Self:
+        """A copy placed one level further out: ``within`` is prefixed to the path; ``location``
+        and ``layer`` are filled in where not set yet (the innermost knows best). Keeps the
+        subclass and every attribute, whatever the subclass's constructor takes."""
+        moved = type(self).__new__(type(self))  # no constructor call: subclasses may take other arguments
+        moved.__dict__.update(self.__dict__)
+        moved.location = self.location or location
+        moved.layer = self.layer or layer
+        moved.path = (*within, *self.path)
+        moved.args = (moved._format(),)
+        return moved
 
 
 class SchemaError(CnncalcError):
@@ -61,3 +93,6 @@ class ExpressionError(SchemaError):
 
 class ShapeError(CnncalcError):
     """A layer cannot take the shape it receives (kernel larger than input, channel mismatch...)."""
+
+
+__all__ = ["CnncalcError", "ExpressionError", "Location", "SchemaError", "ShapeError", "YamlPath"]

@@ -12,9 +12,13 @@ from dataclasses import dataclass, field, fields, replace
 from itertools import compress
 from typing import Any, NamedTuple
 
+from .errors import CnncalcError
+from .layers import AXES
+from .receptive import ReceptiveField
 from .symbolic import Value, expand, free_symbols, replace_symbols, substitute, total
 
-#: What every number counts; printed with every summary, in every format.
+#: What every number counts; printed with every summary, in every format (for a 2-D network; see
+#: :func:`conventions` for the others).
 CONVENTIONS: dict[str, str] = {
     "params": "learnable parameters as nn.Module.parameters() counts them, bias included; "
     "BatchNorm running statistics are buffers, not parameters",
@@ -32,15 +36,22 @@ CONVENTIONS: dict[str, str] = {
 }
 
 
-class ReceptiveField(NamedTuple):
-    """Receptive field of one output unit, per spatial axis (height, width). Immutable (a named
-    tuple: rows are made once per layer per summary, and a tuple is made four times faster)."""
+#: Added to the rf convention where a field passes upsampling or a transposed convolution.
+IRREGULAR = (
+    "; past upsampling or a transposed convolution the outputs' fields differ (regular: false): size is "
+    "the largest over outputs, jump the mean step, start the first output's centre"
+)
 
-    size: tuple[Value, Value]
-    jump: tuple[Value, Value]
-    start: tuple[Value | float, Value | float]
-    #: False where the paths into a merge disagree on jump or centre (size is then the largest).
-    aligned: bool = True
+
+def conventions(rank: int, irregular: bool = False) -> dict[str, str]:
+    """:data:`CONVENTIONS` for a network with ``rank`` spatial axes (the axes named as they are),
+    with the irregular-field rule where a field is irregular."""
+    if rank in (0, 2) and not irregular:
+        return CONVENTIONS
+    rf = CONVENTIONS["rf"]
+    if rank not in (0, 2):
+        rf = rf.replace("[height, width]", "[" + ", ".join(AXES[rank]) + "]")
+    return {**CONVENTIONS, "rf": rf + (IRREGULAR if irregular else "")}
 
 
 class LayerRow(NamedTuple):
@@ -142,8 +153,6 @@ class Summary:
         for name, value in values.items():
             m = self.multiples.get(name, 1)
             if value % m:
-                from .errors import CnncalcError
-
                 raise CnncalcError(f"{name}={value} is not a multiple of {m}, as the file's symbols require")
         return self._mapped(lambda v: substitute(v, values), {**self.values, **values})
 
@@ -162,14 +171,18 @@ class Summary:
             multiples=self.multiples,
         )
 
-    def render(self, format: str = "text") -> str:
-        """The summary as text, markdown, latex, csv or json (see ``cnncalc.render.FORMATS``)."""
+    def render(self, format: str = "text", columns: list[str] | None = None) -> str:
+        """The summary as text, markdown, latex, csv or json (see ``cnncalc.render.FORMATS``),
+        optionally only ``columns``."""
         from .render import render
 
-        return render(self, format)
+        return render(self, format, columns)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON contract as Python data: ints, floats and sympy-syntax strings."""
         from .render.json import to_data
 
         return to_data(self)
+
+
+__all__ = ["CONVENTIONS", "IRREGULAR", "LayerRow", "ReceptiveField", "Summary", "Totals", "conventions"]

@@ -142,8 +142,8 @@ BAD = [
         r"bad\.yaml:4:5: layer fc1 \(linear\), input \[8, 30, 30\]: linear needs a flat input: add `flatten`",
     ),
     (
-        "input: [3, 32, 32]\nlayers:\n  - conv3d: {out_channels: 8}\n",
-        r"bad\.yaml:3:5: layer 1: unknown layer kind 'conv3d' \(did you mean 'conv2d'\?\)",
+        "input: [3, 32, 32]\nlayers:\n  - conv4d: {out_channels: 8}\n",
+        r"bad\.yaml:3:5: layer 1: unknown layer kind 'conv4d' \(did you mean 'conv\dd'\?\)",
     ),
     (
         "input: [3, 32, 32]\nlayers:\n  - conv2d: {out_channels: 8, kernel_size: 0}\n",

@@ -20,7 +20,7 @@ import pytest
 import cnncalc
 from cnncalc.errors import CnncalcError
 from cnncalc.layers import KINDS
-from cnncalc.schema import bundled
+from cnncalc.spec import bundled
 
 from .conftest import ROOT, run
 
@@ -102,6 +102,25 @@ def test_meta_and_cpu_measure_the_same(backend: ModuleType) -> None:
 
 #: One small architecture per kind: (input, layers). A new kind needs an entry here.
 EXAMPLES: dict[str, tuple[list[Any], list[Any]]] = {
+    "conv1d": ([3, 17], [{"conv1d": {"out_channels": 4, "kernel_size": 3, "stride": 2, "padding": 1, "dilation": 2}}]),
+    "conv3d": ([3, 5, 9, 8], [{"conv3d": {"out_channels": 4, "kernel_size": [3, 3, 2], "stride": [1, 2, 2]}}]),
+    "convtranspose1d": ([4, 7], [{"convtranspose1d": {"out_channels": 6, "kernel_size": 4, "stride": 3}}]),
+    "convtranspose3d": (
+        [4, 3, 5, 6],
+        [{"convtranspose3d": {"out_channels": 2, "kernel_size": [1, 3, 3], "stride": 2}}],
+    ),
+    "maxpool1d": ([2, 11], [{"maxpool1d": {"kernel_size": 3, "stride": 2, "ceil_mode": True}}]),
+    "maxpool3d": ([2, 5, 9, 9], [{"maxpool3d": {"kernel_size": [1, 3, 3], "stride": [1, 2, 2], "padding": [0, 1, 1]}}]),
+    "avgpool1d": ([2, 11], [{"avgpool1d": {"kernel_size": 4, "padding": 2, "count_include_pad": False}}]),
+    "avgpool3d": ([2, 4, 8, 8], [{"avgpool3d": {"kernel_size": 2, "divisor_override": 3}}]),
+    "adaptiveavgpool1d": ([2, 13], [{"adaptiveavgpool1d": {"output_size": 4}}]),
+    "adaptiveavgpool3d": ([2, 4, 9, 7], [{"adaptiveavgpool3d": {"output_size": [1, None, 3]}}]),
+    "adaptivemaxpool1d": ([2, 13], [{"adaptivemaxpool1d": {"output_size": 5}}]),
+    "adaptivemaxpool3d": ([2, 4, 9, 7], [{"adaptivemaxpool3d": {"output_size": 2}}]),
+    "batchnorm1d": ([5, 6], [{"batchnorm1d": {"affine": False}}]),
+    "batchnorm3d": ([5, 2, 4, 4], [{"batchnorm3d": {"eps": 1e-3}}]),
+    "zeropad1d": ([2, 5], [{"zeropad1d": {"padding": [1, 3]}}]),
+    "zeropad3d": ([2, 3, 4, 5], [{"zeropad3d": {"padding": [1, 0, 2, 1, 0, 3]}}]),
     "conv2d": ([3, 9, 8], [{"conv2d": {"out_channels": 4, "kernel_size": [3, 2], "stride": 2, "padding": 1}}]),
     "convtranspose2d": (
         [4, 5, 6],

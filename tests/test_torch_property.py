@@ -16,6 +16,7 @@ Seeded and bounded (derandomize, fixed example counts) so a run is repeatable; a
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,9 +24,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import cnncalc
-from cnncalc.blocks import assign_names
 from cnncalc.errors import CnncalcError, SchemaError, ShapeError
 from cnncalc.layers import KINDS
+from cnncalc.spec.entries import assign_names
 from cnncalc.symbolic import Env
 
 pytest.importorskip("torch")
@@ -368,18 +369,25 @@ def _next_prime(n: int) -> int:
     return n
 
 
-def _values(arch: cnncalc.Architecture, h: int, w: int) -> list[dict[str, int]]:
+def _values(arch: cnncalc.Architecture, h: int, w: int, depth: int | None = None) -> list[dict[str, int]]:
     """The drawn size; the smallest square size cnncalc accepts, the one below it (both must
-    refuse it), the one above and the next prime above that."""
+    refuse it), the one above and the next prime above that. A 1-D input takes ``h`` as its
+    length L; a 3-D one ``depth`` as D."""
+    spatial = AXES[len(arch.input) - 1]
+
+    def at(a: int, b: int) -> dict[str, int]:
+        given = {"L": a} if spatial == ["L"] else {"H": a, "W": b}
+        return {**given, "D": depth} if depth is not None else given
+
     sizes = [(h, w)]
     for n in range(1, 48):
         try:
-            arch.summarize(H=n, W=n)
+            arch.summarize(**at(n, n))
         except CnncalcError:
             continue
         sizes += [(s, s) for s in (n - 1, n, n + 1, _next_prime(n + 2)) if s >= 1]
         break
-    return [{"H": a, "W": b} for a, b in dict.fromkeys(sizes)]
+    return [at(a, b) for a, b in dict.fromkeys(sizes)]
 
 
 def _empty(run: Any, layer: str | None) -> bool:
@@ -389,7 +397,7 @@ def _empty(run: Any, layer: str | None) -> bool:
     return check is not None and check.measured is not None and 0 in check.measured.output
 
 
-def check_agreement(data: dict[str, Any], h: int, w: int) -> int:
+def check_agreement(data: dict[str, Any], h: int, w: int, depth: int | None = None) -> int:
     """Asserts that cnncalc and PyTorch agree on ``data`` at a few sizes; returns how many."""
     try:
         arch = cnncalc.load(data)
@@ -398,13 +406,13 @@ def check_agreement(data: dict[str, Any], h: int, w: int) -> int:
         kinds = [next(iter(x)) if isinstance(x, dict) else x for x in data["layers"]]
         fields = [dict(next(iter(x.values())) or {}) if isinstance(x, dict) else {} for x in data["layers"]]
         layers = [KINDS[k].model_construct(**f) for k, f in zip(kinds, fields, strict=True)]
-        env = Env({**data["symbols"], "H": h, "W": w}, False)
+        env = Env({**data["symbols"], "H": h, "W": w, "L": h, "D": depth or 1}, False)
         names = assign_names(kinds, [None] * len(kinds))
         measured = backend.measure_steps(data["input"], backend.chain(layers, names, env), env)
         assert measured.rejection is not None, (str(err), data)
         return 1
     runs = 0
-    for values in _values(arch, h, w):
+    for values in _values(arch, h, w, depth):
         run = backend.check(arch, values)
         runs += 1
         try:
@@ -428,17 +436,143 @@ def check_agreement(data: dict[str, Any], h: int, w: int) -> int:
     return runs
 
 
-#: Every kind the strategies above can write; a new kind needs a strategy (and a line here).
-GENERATED = {
-    "conv2d", "convtranspose2d", "maxpool2d", "avgpool2d", "adaptiveavgpool2d", "adaptivemaxpool2d",
-    "batchnorm2d", "layernorm2d", "localresponsenorm", "layerscale", "relu", "relu6", "sigmoid", "tanh", "silu",
-    "hardswish", "hardsigmoid", "identity", "dropout", "leakyrelu", "gelu", "stochasticdepth", "zeropad2d",
-    "upsample", "channel_shuffle", "softmax", "chunk", "flatten", "linear", "add", "mul", "concat",
-}  # fmt: skip
+# --- 1-D and 3-D networks ----------------------------------------------------------------------------
+
+#: The spatial symbols of each rank's input.
+AXES = {1: ["L"], 2: ["H", "W"], 3: ["D", "H", "W"]}
+
+
+def per_axis(values: st.SearchStrategy[Any], rank: int) -> st.SearchStrategy[Any]:
+    """One value for every axis, or a list of ``rank`` values."""
+    return st.one_of(values, st.lists(values, min_size=rank, max_size=rank))
+
+
+@st.composite
+def conv_nd(draw: st.DrawFn, rank: int) -> dict[str, Any]:
+    padding = draw(st.one_of(per_axis(small(0, 2), rank), st.sampled_from(["same", "valid"])))
+    fields: dict[str, Any] = {
+        "out_channels": draw(st.sampled_from([1, 2, 4, "2*m"])),
+        "kernel_size": draw(per_axis(small(1, 4), rank)),
+        "stride": 1 if padding == "same" else draw(per_axis(small(1, 3), rank)),
+        "padding": padding,
+        "dilation": draw(per_axis(small(1, 2), rank)),
+        "groups": draw(st.sampled_from([1, 1, 2])),
+        "bias": draw(st.booleans()),
+    }
+    return {f"conv{rank}d": broken(draw, fields, {"kernel_size": [0], "stride": [0], "groups": [3]})}
+
+
+@st.composite
+def convtranspose_nd(draw: st.DrawFn, rank: int) -> dict[str, Any]:
+    stride = draw(small(1, 3))
+    fields = {
+        "out_channels": draw(st.sampled_from([2, 4])),
+        "kernel_size": draw(per_axis(small(1, 4), rank)),
+        "stride": stride,
+        "padding": draw(small(0, 1)),
+        "output_padding": draw(small(0, stride - 1)),
+        "dilation": draw(small(1, 2)),
+        "groups": draw(st.sampled_from([1, 2])),
+    }
+    return {f"convtranspose{rank}d": broken(draw, fields, {"output_padding": [3], "stride": [0]})}
+
+
+@st.composite
+def pool_nd(draw: st.DrawFn, rank: int) -> dict[str, Any]:
+    kind = draw(st.sampled_from([f"maxpool{rank}d", f"avgpool{rank}d"]))
+    k = draw(small(1, 3))
+    fields: dict[str, Any] = {"kernel_size": k, "padding": draw(small(0, k // 2)), "ceil_mode": draw(st.booleans())}
+    if draw(st.booleans()):
+        fields["stride"] = draw(per_axis(small(1, 3), rank))
+    if kind.startswith("max"):
+        fields["dilation"] = draw(per_axis(small(1, 2), rank))
+    else:
+        fields["count_include_pad"] = draw(st.booleans())
+        if rank == 3:
+            fields["divisor_override"] = draw(st.sampled_from([None, 2]))
+    return {kind: broken(draw, fields, {"padding": [k // 2 + 1], "kernel_size": [0]})}
+
+
+@st.composite
+def other_nd(draw: st.DrawFn, rank: int) -> Any:
+    """Adaptive pools, batch norm, padding, upsampling and elementwise layers of this rank."""
+    kind = draw(st.sampled_from(["adaptive", "batchnorm", "zeropad", "upsample", "elementwise"]))
+    if kind == "adaptive":
+        size = draw(st.one_of(small(1, 4), st.lists(st.one_of(small(1, 4), st.none()), min_size=rank, max_size=rank)))
+        if rank == 1 and not isinstance(size, int):
+            size = size[0] or 2  # AdaptiveAvgPool1d takes no None
+        return {draw(st.sampled_from([f"adaptiveavgpool{rank}d", f"adaptivemaxpool{rank}d"])): {"output_size": size}}
+    if kind == "batchnorm":
+        track = draw(st.sampled_from([True, True, False]))
+        return {f"batchnorm{rank}d": {"affine": draw(st.booleans()), "track_running_stats": track}}
+    if kind == "zeropad":
+        padding = draw(st.one_of(small(0, 2), st.lists(small(-1, 2), min_size=2 * rank, max_size=2 * rank)))
+        return {f"zeropad{rank}d": {"padding": padding}}
+    if kind == "upsample":
+        modes = ["nearest", "nearest-exact", {1: "linear", 2: "bilinear", 3: "trilinear"}[rank], "bilinear"]
+        fields: dict[str, Any] = {"mode": draw(st.sampled_from(modes))}  # bilinear off rank 2: both refuse
+        if draw(st.booleans()):
+            fields["size"] = draw(per_axis(small(1, 7), rank))
+        else:
+            fields["scale_factor"] = draw(per_axis(small(1, 2), rank))
+        return {"upsample": fields}
+    return draw(ELEMENTWISE)
+
+
+@st.composite
+def network_nd(draw: st.DrawFn, rank: int) -> dict[str, Any]:
+    """A chain of rank-``rank`` layers, a kind of another rank now and then (both must refuse it),
+    sometimes a merge with the input's path, and sometimes a flat head (batchnorm1d takes [C] too)."""
+    layers: list[Any] = []
+    for _ in range(draw(small(1, 5))):
+        layer_rank = rank if draw(st.integers(0, 12)) else draw(st.sampled_from([1, 2, 3]))
+        item = draw(
+            st.one_of(conv_nd(layer_rank), conv_nd(rank), pool_nd(rank), convtranspose_nd(rank), other_nd(rank))
+        )
+        layers.append(item)
+    if draw(st.booleans()):
+        layers.append({"conv1d" if rank == 1 else f"conv{rank}d": {"out_channels": 3, "kernel_size": 1, "name": "a"}})
+        layers.append({"conv1d" if rank == 1 else f"conv{rank}d": {"out_channels": 3, "kernel_size": 1, "name": "b"}})
+        layers.append({draw(st.sampled_from(["add", "concat"])): {"from": ["a", "b"]}})
+    if draw(st.booleans()):
+        layers += ["flatten", {"batchnorm1d": {}}, {"linear": {"out_features": 3}}]
+    symbols = {name: 6 for name in AXES[rank]}
+    return {
+        "name": f"random{rank}d",
+        "input": [draw(CHANNELS), *AXES[rank]],
+        "symbols": {**symbols, "m": 2},
+        "layers": layers,
+    }
+
+
+@_settings(350)
+@given(network_nd(1), SIZES)
+def test_random_1d_networks(data: dict[str, Any], n: int) -> None:
+    check_agreement(data, n, n)
+
+
+@_settings(200)
+@given(network_nd(3), st.integers(1, 9), SIZES)
+def test_random_3d_networks(data: dict[str, Any], d: int, n: int) -> None:
+    check_agreement(data, n, n, depth=d)
 
 
 def test_every_kind_is_generated() -> None:
-    assert set(KINDS) == GENERATED
+    """Every kind appears in a strategy above (checked in the source: tests/test_house.py too)."""
+    source = Path(__file__).read_text()
+    ranked = (
+        "conv",
+        "convtranspose",
+        "maxpool",
+        "avgpool",
+        "adaptiveavgpool",
+        "adaptivemaxpool",
+        "batchnorm",
+        "zeropad",
+    )
+    written = {k for k in KINDS if re.search(rf"[\"']{re.escape(k)}[\"']", source)}
+    by_rank = {f"{family}{r}d" for family in ranked for r in (1, 2, 3)} & set(KINDS)
+    assert set(KINDS) <= written | by_rank
 
 
 @_settings(1200)

@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from ..errors import CnncalcError
-from ..report import Summary
 
-Renderer = Callable[[Summary, "list[str] | None"], str]
+if TYPE_CHECKING:  # the renderers see a summary only as a type: report imports them
+    from ..report import Summary
+
+Renderer = Callable[["Summary", "list[str] | None"], str]
 
 #: Format name -> the module whose ``render`` writes it; a module is imported when first used
 #: (a command prints one format: the others' imports, json's and csv's, would only cost start-up).

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
+from typing import TYPE_CHECKING
 
-from ..report import Summary
 from .table import cell_text, select, texts, total_cells
+
+if TYPE_CHECKING:  # the renderers see a summary only as a type: report imports them
+    from ..report import Summary
 
 
 def render(summary: Summary, columns: list[str] | None = None) -> str:

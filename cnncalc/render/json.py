@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..report import LayerRow, Summary
 from ..symbolic import to_text
+
+if TYPE_CHECKING:  # the renderers see a summary only as a type: report imports them
+    from ..report import LayerRow, Summary
 
 
 def _value(v: Any) -> Any:
@@ -26,6 +28,8 @@ def _row(row: LayerRow) -> dict[str, Any]:
             "start": _value(row.rf.start),
             "aligned": row.rf.aligned,
         }
+        if not row.rf.regular:  # only then: the JSON of a network without upsampling is unchanged
+            rf["regular"] = False
     return {
         "name": row.name,
         "kind": row.kind,

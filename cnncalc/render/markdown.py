@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..report import Summary
 from ..symbolic import is_symbolic, to_text
 from .table import cell_text, select, texts, title, total_cells, total_lines
 from .text import NOTES
+
+if TYPE_CHECKING:  # the renderers see a summary only as a type: report imports them
+    from ..report import Summary
 
 
 def _cell(value: Any, kind: str) -> str:

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..report import LayerRow, Summary
 from ..symbolic import to_text
+
+if TYPE_CHECKING:  # the renderers see a summary only as a type: report imports them
+    from ..report import LayerRow, Summary
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +37,13 @@ def _ratio(big: Any, small: Any) -> Any:
     return factor(big / small)
 
 
+def _start(rf: Any) -> Any:
+    """The start, or why one start does not describe the field."""
+    if not rf.regular:
+        return "irregular"
+    return rf.start if rf.aligned else "unaligned"
+
+
 COLUMNS: tuple[Column, ...] = (
     Column("name", "Layer", "name", lambda r: r.name),
     Column("kind", "Kind", "name", lambda r: r.kind),
@@ -44,7 +53,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("activations", "Activations", "count", lambda r: r.activations),
     Column("rf", "RF", "pair", lambda r: r.rf and r.rf.size),
     Column("jump", "Jump", "pair", lambda r: r.rf and r.rf.jump),
-    Column("start", "Start", "pair", lambda r: r.rf and (r.rf.start if r.rf.aligned else "unaligned")),
+    Column("start", "Start", "pair", lambda r: r.rf and _start(r.rf)),
     Column("fc_params", "FC params", "count", lambda r: r.fc_params),
     Column("fc_ratio", "FC/conv", "ratio", lambda r: _ratio(r.fc_params, r.params)),
     Column("local_params", "Local params", "count", lambda r: r.local_params),
@@ -97,8 +106,8 @@ def total_cells(summary: Summary, columns: tuple[Column, ...]) -> list[Any]:
 
 
 def same_pair(value: Any) -> bool:
-    """Whether a (height, width) pair has equal sides, so one number can stand for both."""
-    return isinstance(value, tuple) and len(value) == 2 and value[0] == value[1]
+    """Whether per-axis values are all equal, so one number can stand for them."""
+    return isinstance(value, tuple) and len(value) >= 1 and all(v == value[0] for v in value)
 
 
 def title(summary: Summary) -> str:

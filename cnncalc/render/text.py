@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from ..report import Summary
+from typing import TYPE_CHECKING
+
 from ..symbolic import is_symbolic
 from .table import cell_text, select, texts, title, total_cells, total_lines
+
+if TYPE_CHECKING:  # the renderers see a summary only as a type: report imports them
+    from ..report import Summary
 
 #: Short forms of the conventions printed under the table.
 NOTES = (

@@ -1,0 +1,195 @@
+"""The facade: :func:`load` an architecture from a file, a bundled name, YAML text or a dict, and ask
+it for a summary, a PyTorch module or a verification. Everything below returns data; nothing here
+prints.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import Location, SchemaError
+from .evaluate import evaluate
+from .layers import Layer
+from .network import Network, Node, network
+from .spec import (
+    MAX_FILE_BYTES,
+    Header,
+    SymbolSpec,
+    build,
+    bundled,
+    exists,
+    not_found,
+    parse_yaml,
+    read_text,
+)
+
+if TYPE_CHECKING:
+    from .report import Summary
+    from .verify import Verification
+
+
+class Architecture:
+    """A network as written in YAML: its name, input shape, symbols and expanded layers.
+
+    ``summarize(**values)`` computes a numeric summary (defaults from ``symbols`` filled in);
+    ``summarize(symbolic=True)`` keeps every symbol without a given value as a symbol.
+    """
+
+    __slots__ = ("_header", "_network")
+
+    def __init__(self, header: Header, net: Network) -> None:
+        self._header = header
+        self._network = net
+
+    @property
+    def name(self) -> str:
+        """The network's name, shown in every summary."""
+        return self._header.name
+
+    @property
+    def input(self) -> tuple[Any, ...]:
+        """The input shape as written: ints and parsed expressions, channels first."""
+        return self._header.input
+
+    @property
+    def symbols(self) -> dict[str, int | SymbolSpec]:
+        """The ``symbols:`` section as written."""
+        return self._header.symbols
+
+    @property
+    def rank(self) -> int:
+        """Spatial axes of the input: 0 (flat), 1 ([C, L]), 2 ([C, H, W]) or 3 ([C, D, H, W])."""
+        return self._network.rank
+
+    @property
+    def defaults(self) -> dict[str, int]:
+        """Default values of the symbols that have one."""
+        return self._network.defaults
+
+    @property
+    def multiples(self) -> dict[str, int]:
+        """Symbols declared ``multiple_of`` something other than 1."""
+        return self._network.multiples
+
+    @property
+    def network(self) -> Network:
+        """The expanded network that evaluation reads."""
+        return self._network
+
+    @property
+    def nodes(self) -> tuple[Node, ...]:
+        """The expanded network: every layer with its full name, its inputs and its block scope."""
+        return self._network.nodes
+
+    @property
+    def layers(self) -> tuple[Layer, ...]:
+        """Every layer of the expanded network, in the order of :attr:`layer_names`."""
+        return tuple(n.layer for n in self._network.nodes)
+
+    @property
+    def layer_names(self) -> tuple[str, ...]:
+        """Every layer's full name: given or numbered per kind (conv1, pool2), dotted inside blocks
+        and repeats like PyTorch module paths (layer3.4.conv2)."""
+        return tuple(n.name for n in self._network.nodes)
+
+    @property
+    def source(self) -> str:
+        """The file this architecture came from ("<string>" for text or a dict)."""
+        return self._network.where.source
+
+    @property
+    def symbol_names(self) -> frozenset[str]:
+        """Every symbol the file uses (input, fields outside block arguments) or gives a default for."""
+        return self._network.symbol_names
+
+    def location(self, *path: str | int) -> Location:
+        """Where ``path`` (e.g. ``("layers", 3, "conv2d", "padding")``) stands, or its nearest parent."""
+        return self._network.where.location(*path)
+
+    def summarize(self, *, symbolic: bool = False, **values: int) -> Summary:
+        """Per-layer shapes, parameters, MACs, activations and receptive fields, with totals.
+
+        Numeric (default): symbols take ``values``, else their defaults; every result is an int.
+        ``symbolic=True``: symbols without a value in ``values`` stay symbols (sympy expressions).
+        """
+        with _collector_paused():
+            return evaluate(self._network, values, symbolic)
+
+    def verify(self, sizes: Sequence[int] | None = None, *, device: str = "auto", **values: int) -> Verification:
+        """Build this network in PyTorch and compare every layer's shape, parameters and MACs with
+        cnncalc's, at the defaults (or ``values``) and at each size in ``sizes`` for the input's
+        spatial sizes. Returns a :class:`~cnncalc.verify.Verification` (``.agrees``, ``.runs``,
+        ``.render()``). Needs PyTorch (``pip install "cnncalc[torch]"``)."""
+        from .backends import torch_backend
+
+        result: Verification = torch_backend().verify(self, values or None, sizes, device=device)
+        return result
+
+    def to_torch(self, **values: int) -> Any:
+        """This network as a PyTorch ``nn.Module`` at ``values`` (defaults from the file), with
+        submodules at cnncalc's layer names (``model.get_submodule("layer2.0.downsample.0")``)."""
+        from .backends import torch_backend
+
+        return torch_backend().build(self, values or None)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Loading and evaluating make many small objects, in trees without cycles, and free none
+    until the end: Python's cyclic collector would rescan them again and again (load time per
+    layer doubled from 1,000 to 10,000 layers), and in a process holding a large heap (torch
+    imported) each full collection scans all of it. Reference counting still frees garbage."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def from_data(data: Any, positions: Any = None, source: str = "<string>") -> Architecture:
+    """An architecture from plain data (as parsed from YAML), or a SchemaError saying where."""
+    spec = build(data, positions, source)
+    return Architecture(spec.header, network(spec))
+
+
+def load(source: str | Path | Mapping[str, Any]) -> Architecture:
+    """An architecture from a file path, a bundled name (``"vgg16"``), YAML text or a dict."""
+    with _collector_paused():
+        return _load(source)
+
+
+def _load(source: str | Path | Mapping[str, Any]) -> Architecture:
+    if isinstance(source, Mapping):
+        return from_data(source)
+    if isinstance(source, Path):
+        return _load_file(source)
+    if not isinstance(source, str):
+        raise SchemaError(f"load() takes a path, a bundled name, YAML text or a dict, not {type(source).__name__}")
+    looks_like_path = "\n" not in source and source.strip().endswith((".yaml", ".yml"))
+    if "\n" in source or (":" in source and not looks_like_path and not exists(Path(source))):
+        if len(source.encode()) > MAX_FILE_BYTES:
+            raise SchemaError(f"the text has more than {MAX_FILE_BYTES:,} bytes")
+        data, positions = parse_yaml(source)
+        return from_data(data, positions)
+    path = Path(source)
+    if looks_like_path or "/" in source or exists(path):
+        return _load_file(path)
+    zoo = bundled()
+    if source in zoo:
+        return _load_file(zoo[source])
+    raise not_found(source)
+
+
+def _load_file(path: Path) -> Architecture:
+    text = read_text(path)
+    data, positions = parse_yaml(text, str(path))
+    return from_data(data, positions, str(path))
+
+
+__all__ = ["Architecture", "bundled", "from_data", "load"]

@@ -1,0 +1,223 @@
+"""Convolutions, 1-D to 3-D, and transposed convolutions: the layers whose weights slide.
+
+Per spatial axis: out = floor((in + 2p - d(k-1) - 1)/s) + 1; params = prod(k)*(C_in/groups)*C_out
++ C_out (bias); MACs = prod(k)*(C_in/groups)*C_out*prod(out). A transposed convolution gives
+out = (in - 1)*s - 2p + d(k-1) + output_padding + 1 and MACs = C_in*(C_out/groups)*prod(k)*prod(in).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import ClassVar, Literal
+
+from pydantic import StrictBool
+
+from ..errors import ShapeError
+from ..symbolic import Env, floordiv, product
+from .base import (
+    Axes1,
+    Axes2,
+    Axes3,
+    Effect,
+    Int,
+    Layer,
+    Padding1,
+    Padding2,
+    Padding3,
+    Scatter,
+    Shape,
+    Window,
+    check_fits,
+    check_output,
+    check_wrap,
+    effective,
+    exact_div,
+    window_output,
+)
+
+
+class _Conv(Layer):
+    """The rule of conv1d, conv2d and conv3d (they differ in rank and in their per-axis fields)."""
+
+    prefix: ClassVar[str] = "conv"
+    out_channels: Int
+    groups: Int = 1
+    bias: StrictBool = True
+    padding_mode: Literal["zeros", "reflect", "replicate", "circular"] = "zeros"
+
+    def apply(self, x: Shape, env: Env) -> Effect:
+        # Written for speed (every convolution of every summary): slices and list comprehensions
+        # rather than generators; the dilation looked at only where it is not 1.
+        c, size = self._spatial(x)[0], x[1:]
+        out_c = self._value(env, "out_channels")
+        groups = self._value(env, "groups")
+        k = self._values(env, "kernel_size")
+        s = self._values(env, "stride")
+        eff = k if self.dilation == 1 else effective(k, self._values(env, "dilation"))  # type: ignore[attr-defined]
+        padding = self.padding  # type: ignore[attr-defined]
+        if padding == "same":
+            if any(v != 1 for v in s):
+                raise ShapeError("padding='same' needs stride 1 (as in PyTorch)", path=("padding",))
+            # PyTorch pads d(k-1) in total, the odd pixel on the right.
+            totals = tuple([e - 1 for e in eff])
+            left = tuple([floordiv(t, 2) for t in totals])
+        else:
+            left = (0,) * len(k) if padding == "valid" else self._values(env, "padding", 0)
+            totals = tuple([2 * v for v in left])
+        if isinstance(groups, int):
+            if isinstance(c, int) and c % groups:
+                raise ShapeError(f"{c} input channels are not divisible by groups={groups}")
+            if isinstance(out_c, int) and out_c % groups:
+                raise ShapeError(f"out_channels={out_c} is not divisible by groups={groups}", path=("out_channels",))
+        if self.padding_mode != "zeros" and self.padding_mode != "replicate":
+            right = tuple([t - a for t, a in zip(totals, left, strict=True)])
+            check_wrap(self.padding_mode, size, left, right)
+        check_fits(size, totals, eff)
+        out = tuple([window_output(n, e, st, t, False, a) for n, e, st, t, a in zip(size, eff, s, totals, left)])
+        check_output(out)
+        fan_in = math.prod(k) * exact_div(c, groups)  # math.prod multiplies sympy values too
+        params = fan_in * out_c + (out_c if self.bias else 0)
+        return Effect(
+            output=(out_c, *out),
+            params=params,
+            macs=product((fan_in, out_c, *out)),
+            rf=Window(eff, s, left),
+            fan_in=fan_in,
+            bias=self.bias,
+        )
+
+
+class Conv1d(_Conv):
+    """1-D convolution over [C, L] (https://pytorch.org/docs/stable/generated/torch.nn.Conv1d.html).
+
+    out = floor((L + 2p - d(k-1) - 1)/s) + 1; params = k*(C_in/groups)*C_out + C_out;
+    MACs = k*(C_in/groups)*C_out*L_out.
+    """
+
+    kind: ClassVar[str] = "conv1d"
+    rank: ClassVar[int | None] = 1
+    kernel_size: Axes1
+    stride: Axes1 = 1
+    padding: Padding1 = 0
+    dilation: Axes1 = 1
+
+
+class Conv2d(_Conv):
+    """2-D convolution (https://pytorch.org/docs/stable/generated/torch.nn.Conv2d.html).
+
+    out = floor((in + 2p - d(k-1) - 1)/s) + 1 per axis;
+    params = k1*k2*(C_in/groups)*C_out + C_out (bias); MACs = k1*k2*(C_in/groups)*C_out*H_out*W_out.
+    """
+
+    kind: ClassVar[str] = "conv2d"
+    rank: ClassVar[int | None] = 2
+    kernel_size: Axes2
+    stride: Axes2 = 1
+    padding: Padding2 = 0
+    dilation: Axes2 = 1
+
+
+class Conv3d(_Conv):
+    """3-D convolution over [C, D, H, W] (https://pytorch.org/docs/stable/generated/torch.nn.Conv3d.html).
+
+    out = floor((in + 2p - d(k-1) - 1)/s) + 1 per axis;
+    params = k1*k2*k3*(C_in/groups)*C_out + C_out; MACs = k1*k2*k3*(C_in/groups)*C_out*D_out*H_out*W_out.
+    """
+
+    kind: ClassVar[str] = "conv3d"
+    rank: ClassVar[int | None] = 3
+    kernel_size: Axes3
+    stride: Axes3 = 1
+    padding: Padding3 = 0
+    dilation: Axes3 = 1
+
+
+class _ConvTranspose(Layer):
+    """The rule of convtranspose1d, 2d and 3d."""
+
+    prefix: ClassVar[str] = "upconv"
+    out_channels: Int
+    groups: Int = 1
+    bias: StrictBool = True
+
+    def apply(self, x: Shape, env: Env) -> Effect:
+        c, *size = self._spatial(x)
+        out_c = self._value(env, "out_channels")
+        groups = self._value(env, "groups")
+        k = self._values(env, "kernel_size")
+        s = self._values(env, "stride")
+        p = self._values(env, "padding", 0)
+        op = self._values(env, "output_padding", 0)
+        d = self._values(env, "dilation")
+        for i in range(len(k)):
+            if all(isinstance(v, int) for v in (op[i], s[i], d[i])) and op[i] >= max(s[i], d[i]):
+                raise ShapeError(
+                    f"output_padding {op[i]} must be smaller than stride or dilation ({s[i]}, {d[i]})",
+                    path=("output_padding",),
+                )
+        for v in (c, out_c):
+            if isinstance(v, int) and isinstance(groups, int) and v % groups:
+                raise ShapeError(f"{v} channels are not divisible by groups={groups}")
+        out = tuple((n - 1) * s[i] - 2 * p[i] + d[i] * (k[i] - 1) + op[i] + 1 for i, n in enumerate(size))
+        check_output(out)
+        weights = product((c, exact_div(out_c, groups), *k))
+        return Effect(
+            output=(out_c, *out),
+            params=weights + (out_c if self.bias else 0),
+            macs=product((weights, *size)),
+            # Each output reads the inputs whose scattered kernels reach it: no regular grid.
+            rf=Scatter(k, s, p, d),
+            fan_in=None,
+        )
+
+
+class ConvTranspose1d(_ConvTranspose):
+    """Transposed 1-D convolution (https://pytorch.org/docs/stable/generated/torch.nn.ConvTranspose1d.html).
+
+    out = (L - 1)*s - 2p + d(k-1) + output_padding + 1; params = C_in*(C_out/groups)*k + C_out;
+    MACs = C_in*(C_out/groups)*k*L_in (every input value meets every kernel weight of its group once).
+    """
+
+    kind: ClassVar[str] = "convtranspose1d"
+    rank: ClassVar[int | None] = 1
+    kernel_size: Axes1
+    stride: Axes1 = 1
+    padding: Axes1 = 0
+    output_padding: Axes1 = 0
+    dilation: Axes1 = 1
+
+
+class ConvTranspose2d(_ConvTranspose):
+    """Transposed convolution (https://pytorch.org/docs/stable/generated/torch.nn.ConvTranspose2d.html).
+
+    out = (in - 1)*s - 2p + d(k-1) + output_padding + 1;
+    params = C_in*(C_out/groups)*k1*k2 + C_out; MACs = C_in*(C_out/groups)*k1*k2*H_in*W_in
+    (every input value meets every kernel weight of its group once).
+    """
+
+    kind: ClassVar[str] = "convtranspose2d"
+    rank: ClassVar[int | None] = 2
+    kernel_size: Axes2
+    stride: Axes2 = 1
+    padding: Axes2 = 0
+    output_padding: Axes2 = 0
+    dilation: Axes2 = 1
+
+
+class ConvTranspose3d(_ConvTranspose):
+    """Transposed 3-D convolution (https://pytorch.org/docs/stable/generated/torch.nn.ConvTranspose3d.html).
+
+    out = (in - 1)*s - 2p + d(k-1) + output_padding + 1 per axis;
+    params = C_in*(C_out/groups)*k1*k2*k3 + C_out; MACs = C_in*(C_out/groups)*k1*k2*k3*D_in*H_in*W_in.
+    """
+
+    kind: ClassVar[str] = "convtranspose3d"
+    rank: ClassVar[int | None] = 3
+    kernel_size: Axes3
+    stride: Axes3 = 1
+    padding: Axes3 = 0
+    output_padding: Axes3 = 0
+    dilation: Axes3 = 1
+
+
+__all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d"]

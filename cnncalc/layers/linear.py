@@ -1,0 +1,37 @@
+"""The fully connected layer: every input feature to every output feature."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pydantic import StrictBool
+
+from ..errors import ShapeError
+from ..symbolic import Env
+from .base import FLAT, Effect, Int, Layer, Shape
+
+
+class Linear(Layer):
+    """Fully connected layer (https://pytorch.org/docs/stable/generated/torch.nn.Linear.html).
+
+    params = in*out + out (bias); MACs = in*out.
+    """
+
+    kind: ClassVar[str] = "linear"
+    prefix: ClassVar[str] = "fc"
+    out_features: Int
+    bias: StrictBool = True
+
+    def apply(self, x: Shape, env: Env) -> Effect:
+        if len(x) != 1:
+            raise ShapeError(
+                "linear needs a flat input: add `flatten` before it (PyTorch would apply it to the last axis only)"
+            )
+        out = self._value(env, "out_features")
+        n = x[0]
+        return Effect(
+            output=(out,), params=n * out + (out if self.bias else 0), macs=n * out, rf=FLAT, fan_in=n, bias=self.bias
+        )
+
+
+__all__ = ["Linear"]

@@ -1,0 +1,297 @@
+"""Pooling, 1-D to 3-D: max and average windows, and adaptive pooling to a given output size.
+
+Per spatial axis: out = floor((in + 2p - d(k-1) - 1)/s) + 1 (ceil in ceil_mode, no window starting
+past the input); stride defaults to kernel_size; no parameters, no MACs.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, ClassVar
+
+from pydantic import AfterValidator, Field, StrictBool, StrictInt
+
+from ..errors import ShapeError
+from ..symbolic import Env, Value, equal
+from .base import (
+    KEEP,
+    UNKNOWN,
+    Axes1,
+    Axes2,
+    Axes3,
+    Effect,
+    Int,
+    Layer,
+    Shape,
+    Window,
+    axes_text,
+    check_output,
+    counted,
+    effective,
+    exact_div,
+    no_indices,
+    times,
+    window_output,
+)
+
+
+class _Pool(Layer):
+    """The rule of every max and average pool: windows of the kernel, stride and padding."""
+
+    prefix: ClassVar[str] = "pool"
+    ceil_mode: StrictBool = False
+
+    def _dilation(self, env: Env) -> tuple[Value, ...]:
+        return (1,) * (self.rank or 1)
+
+    def apply(self, x: Shape, env: Env) -> Effect:
+        c, *size = self._spatial(x)
+        k = self._values(env, "kernel_size")
+        s = k if getattr(self, "stride") is None else self._values(env, "stride")  # noqa: B009 - per rank
+        p = self._values(env, "padding", 0)
+        eff = effective(k, self._dilation(env))
+        # PyTorch bounds the padding by half the kernel as written, dilation or not.
+        for pad, lim in zip(p, k, strict=True):
+            if isinstance(pad, int) and isinstance(lim, int) and 2 * pad > lim:
+                raise ShapeError(
+                    f"padding {pad} is more than half the kernel ({lim}); PyTorch allows at most half",
+                    path=("padding",),
+                )
+        # No "kernel fits" check as for conv: in ceil mode PyTorch pools a window that hangs over
+        # the edge (3x3, stride 2 on 2x2 gives 1x1); only an empty output is an error.
+        out = tuple(
+            window_output(n, e, st, 2 * q, self.ceil_mode, q) for n, e, st, q in zip(size, eff, s, p, strict=True)
+        )
+        padded = tuple(n + 2 * q for n, q in zip(size, p, strict=True))
+        check_output(out, f": kernel {times(eff)} (with dilation) on a padded input {times(padded)}")
+        return Effect(output=(c, *out), rf=Window(eff, s, p))
+
+
+class _MaxPool(_Pool):
+    return_indices: Annotated[StrictBool, AfterValidator(no_indices)] = False
+
+    def _dilation(self, env: Env) -> tuple[Value, ...]:
+        return self._values(env, "dilation")
+
+
+class MaxPool1d(_MaxPool):
+    """1-D max pooling (https://pytorch.org/docs/stable/generated/torch.nn.MaxPool1d.html).
+
+    out = floor((L + 2p - d(k-1) - 1)/s) + 1 (ceil in ceil_mode); stride defaults to kernel_size.
+    """
+
+    kind: ClassVar[str] = "maxpool1d"
+    rank: ClassVar[int | None] = 1
+    kernel_size: Axes1
+    stride: Axes1 | None = Field(default=None, description="Default: kernel_size")
+    padding: Axes1 = 0
+    dilation: Axes1 = 1
+
+
+class MaxPool2d(_MaxPool):
+    """Max pooling (https://pytorch.org/docs/stable/generated/torch.nn.MaxPool2d.html).
+
+    out = floor((in + 2p - d(k-1) - 1)/s) + 1 (ceil in ceil_mode, no window starting past the
+    input); stride defaults to kernel_size; no parameters.
+    """
+
+    kind: ClassVar[str] = "maxpool2d"
+    rank: ClassVar[int | None] = 2
+    kernel_size: Axes2
+    stride: Axes2 | None = Field(default=None, description="Default: kernel_size")
+    padding: Axes2 = 0
+    dilation: Axes2 = 1
+
+
+class MaxPool3d(_MaxPool):
+    """3-D max pooling (https://pytorch.org/docs/stable/generated/torch.nn.MaxPool3d.html).
+
+    out = floor((in + 2p - d(k-1) - 1)/s) + 1 per axis (ceil in ceil_mode); stride defaults to kernel_size.
+    """
+
+    kind: ClassVar[str] = "maxpool3d"
+    rank: ClassVar[int | None] = 3
+    kernel_size: Axes3
+    stride: Axes3 | None = Field(default=None, description="Default: kernel_size")
+    padding: Axes3 = 0
+    dilation: Axes3 = 1
+
+
+class _AvgPool(_Pool):
+    count_include_pad: StrictBool = True
+
+
+class AvgPool1d(_AvgPool):
+    """1-D average pooling (https://pytorch.org/docs/stable/generated/torch.nn.AvgPool1d.html).
+
+    out = floor((L + 2p - k)/s) + 1 (ceil in ceil_mode); no parameters (PyTorch's AvgPool1d has
+    no divisor_override).
+    """
+
+    kind: ClassVar[str] = "avgpool1d"
+    rank: ClassVar[int | None] = 1
+    kernel_size: Axes1
+    stride: Axes1 | None = Field(default=None, description="Default: kernel_size")
+    padding: Axes1 = 0
+
+
+class _DivisorPool(_AvgPool):
+    divisor_override: StrictInt | None = None
+
+    def apply(self, x: Shape, env: Env) -> Effect:
+        if self.divisor_override == 0:
+            raise ShapeError("divisor_override must not be 0", path=("divisor_override",))
+        return super().apply(x, env)
+
+
+class AvgPool2d(_DivisorPool):
+    """Average pooling (https://pytorch.org/docs/stable/generated/torch.nn.AvgPool2d.html).
+
+    out = floor((in + 2p - k)/s) + 1 (ceil in ceil_mode); no parameters.
+    """
+
+    kind: ClassVar[str] = "avgpool2d"
+    rank: ClassVar[int | None] = 2
+    kernel_size: Axes2
+    stride: Axes2 | None = Field(default=None, description="Default: kernel_size")
+    padding: Axes2 = 0
+
+
+class AvgPool3d(_DivisorPool):
+    """3-D average pooling (https://pytorch.org/docs/stable/generated/torch.nn.AvgPool3d.html).
+
+    out = floor((in + 2p - k)/s) + 1 per axis (ceil in ceil_mode); no parameters. Unlike the other
+    pools, PyTorch's avg_pool3d needs the input itself (padding aside) at least as large as the kernel.
+    """
+
+    def apply(self, x: Shape, env: Env) -> Effect:
+        effect = super().apply(x, env)
+        k = self._values(env, "kernel_size")
+        if all(isinstance(v, int) for v in (*x[1:], *k)) and any(n < q for n, q in zip(x[1:], k, strict=True)):
+            raise ShapeError(
+                f"kernel {times(k)} is larger than the input {times(x[1:])} (avg_pool3d needs the input, "
+                "without padding, at least as large as the kernel)"
+            )
+        return effect
+
+    kind: ClassVar[str] = "avgpool3d"
+    rank: ClassVar[int | None] = 3
+    kernel_size: Axes3
+    stride: Axes3 | None = Field(default=None, description="Default: kernel_size")
+    padding: Axes3 = 0
+
+
+class _AdaptivePool(Layer):
+    """Pooling to ``output_size`` per axis (None keeps that axis); no parameters."""
+
+    def apply(self, x: Shape, env: Env) -> Effect:
+        c, *size = self._spatial(x)
+        n = len(size)
+        raw: Any = getattr(self, "output_size")  # noqa: B009 - declared per rank by the subclasses
+        sizes = raw if isinstance(raw, tuple) else (raw,) * n
+        out = tuple(m if o is None else env.resolve(o) for o, m in zip(sizes, size, strict=True))
+        for o in out:
+            if isinstance(o, int) and o < 1:
+                raise ShapeError(f"output_size must be at least 1, got {o}", path=("output_size",))
+        return Effect(output=(c, *out), rf=self._rf(tuple(size), out))
+
+    @staticmethod
+    def _rf(size: tuple[Value, ...], out: tuple[Value, ...]) -> Window | str:
+        """Output 1 (global pooling) is one window over the whole input; an output that divides
+        the input is a k = s = in/out window. Symbolically k = s = in/out, exact wherever out
+        divides in. Otherwise PyTorch's windows (floor/ceil bounds) vary in size and step, and no
+        single size/jump/start describes them: the field is unknown from here on."""
+        kernels: list[Value] = []
+        for i, o in zip(size, out, strict=True):
+            if equal(i, o):
+                kernels.append(1)
+            elif equal(o, 1):
+                kernels.append(i)
+            elif isinstance(i, int) and isinstance(o, int):
+                if i % o:
+                    return UNKNOWN
+                kernels.append(i // o)
+            else:
+                kernels.append(exact_div(i, o))
+        k = tuple(kernels)
+        return KEEP if all(v == 1 for v in k) else Window(k, k, (0,) * len(k))
+
+
+#: Adaptive pooling's output size: one for every axis or one per axis (None keeps that axis).
+OutputSize1 = Annotated[Int | tuple[Int], counted((1,), axes_text(1))]
+OutputSize2 = Annotated[Int | tuple[Int | None, Int | None], counted((2,), axes_text(2))]
+OutputSize3 = Annotated[Int | tuple[Int | None, Int | None, Int | None], counted((3,), axes_text(3))]
+
+
+class AdaptiveAvgPool1d(_AdaptivePool):
+    """1-D adaptive average pooling (https://pytorch.org/docs/stable/generated/torch.nn.AdaptiveAvgPool1d.html)."""
+
+    kind: ClassVar[str] = "adaptiveavgpool1d"
+    prefix: ClassVar[str] = "avgpool"
+    rank: ClassVar[int | None] = 1
+    output_size: OutputSize1
+
+
+class AdaptiveAvgPool2d(_AdaptivePool):
+    """Adaptive average pooling to ``output_size`` (https://pytorch.org/docs/stable/generated/torch.nn.AdaptiveAvgPool2d.html).
+
+    out = output_size (None keeps that axis); no parameters.
+    """
+
+    kind: ClassVar[str] = "adaptiveavgpool2d"
+    prefix: ClassVar[str] = "avgpool"
+    rank: ClassVar[int | None] = 2
+    output_size: OutputSize2
+
+
+class AdaptiveAvgPool3d(_AdaptivePool):
+    """3-D adaptive average pooling (https://pytorch.org/docs/stable/generated/torch.nn.AdaptiveAvgPool3d.html)."""
+
+    kind: ClassVar[str] = "adaptiveavgpool3d"
+    prefix: ClassVar[str] = "avgpool"
+    rank: ClassVar[int | None] = 3
+    output_size: OutputSize3
+
+
+class _AdaptiveMaxPool(_AdaptivePool):
+    prefix: ClassVar[str] = "maxpool"
+    return_indices: Annotated[StrictBool, AfterValidator(no_indices)] = False
+
+
+class AdaptiveMaxPool1d(_AdaptiveMaxPool):
+    """1-D adaptive max pooling (https://pytorch.org/docs/stable/generated/torch.nn.AdaptiveMaxPool1d.html)."""
+
+    kind: ClassVar[str] = "adaptivemaxpool1d"
+    rank: ClassVar[int | None] = 1
+    output_size: OutputSize1
+
+
+class AdaptiveMaxPool2d(_AdaptiveMaxPool):
+    """Adaptive max pooling to ``output_size`` (https://pytorch.org/docs/stable/generated/torch.nn.AdaptiveMaxPool2d.html)."""
+
+    kind: ClassVar[str] = "adaptivemaxpool2d"
+    rank: ClassVar[int | None] = 2
+    output_size: OutputSize2
+
+
+class AdaptiveMaxPool3d(_AdaptiveMaxPool):
+    """3-D adaptive max pooling (https://pytorch.org/docs/stable/generated/torch.nn.AdaptiveMaxPool3d.html)."""
+
+    kind: ClassVar[str] = "adaptivemaxpool3d"
+    rank: ClassVar[int | None] = 3
+    output_size: OutputSize3
+
+
+__all__ = [
+    "AdaptiveAvgPool1d",
+    "AdaptiveAvgPool2d",
+    "AdaptiveAvgPool3d",
+    "AdaptiveMaxPool1d",
+    "AdaptiveMaxPool2d",
+    "AdaptiveMaxPool3d",
+    "AvgPool1d",
+    "AvgPool2d",
+    "AvgPool3d",
+    "MaxPool1d",
+    "MaxPool2d",
+    "MaxPool3d",
+]
