@@ -182,8 +182,12 @@ def evaluate(net: Network, values: dict[str, int], symbolic: bool) -> Summary:
             rf = input_rf if first < 0 else fields[first]
             effect = measured[0]
             if effect is not KEEP:
-                # A window on a regular field is most steps: stepped here without the dispatch.
-                rf = window(rf, effect) if type(effect) is Window and type(rf) is tuple else step(rf, effect)
+                # A window on a regular field is most steps: stepped here without the dispatch
+                # (type() is tuple means regular; mypy does not narrow on it, and cast() costs a call).
+                if type(effect) is Window and type(rf) is tuple:
+                    rf = window(rf, effect)  # type: ignore[arg-type]
+                else:
+                    rf = step(rf, effect)
         else:
             ins = tuple(network_input if i < 0 else shapes[i] for i in inputs)
             x = ins[0]
@@ -195,7 +199,7 @@ def evaluate(net: Network, values: dict[str, int], symbolic: bool) -> Summary:
         if rf is not previous_rf:  # layers that keep the field share the object
             previous_rf = rf
             if type(rf) is tuple:  # regular: made here, a row of a named tuple without its __new__
-                previous_field = new_row(ReceptiveField, (rf[0], rf[1], halves(rf[2]), rf[3], True))
+                previous_field = new_row(ReceptiveField, (rf[0], rf[1], halves(rf[2]), rf[3], True))  # type: ignore[misc]
             else:
                 previous_field = receptive.report(rf)
                 irregular = irregular or (previous_field is not None and not previous_field.regular)

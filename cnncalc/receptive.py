@@ -108,6 +108,8 @@ def _settle(axes: list[grids.Grid | None], aligned: bool) -> State:
     known = [g for g in axes if g is not None]
     if len(known) < len(axes):
         return None
+    if any(all(gm.field(g, i) is None for i in range(g.period)) for g in known):
+        return None  # no output sees any input (a transposed conv's gaps, then a stride): no field
     if all(gm.is_regular(g) for g in known):
         return (
             tuple(gm.size(g) for g in known),
@@ -157,9 +159,9 @@ def merge(fields: list[State], shapes: tuple[tuple[Value, ...], ...]) -> State:
     for f in fields:
         if f is None:
             return None
-        if type(f) is not tuple:
+        if type(f) is not tuple:  # an Irregular is a named tuple, a regular state a plain one
             return _merge_irregular(fields)
-        known.append(f)
+        known.append(f)  # type: ignore[arg-type]
     principal = known[0]  # when no input is broadcast (residual adds, concatenations)
     grid = shapes[0][1:]
     for x in shapes:

@@ -186,6 +186,8 @@ def test_every_kind_is_in_the_json_schema_the_readme_and_the_property_tests() ->
     assert in_readme == set(KINDS), f"kinds without a README table row: {sorted(set(KINDS) - in_readme)}"
     strategies = (ROOT / "tests" / "test_torch_property.py").read_text()
     drawn = {k for k in KINDS if re.search(rf"[\"']{re.escape(k)}[\"']", strategies)}
+    # Ranked kinds may be drawn by family and rank: f"conv{rank}d".
+    drawn |= {k for k in KINDS if re.fullmatch(r"[a-z]+[123]d", k) and re.search(rf"{k[:-2]}{{\w*rank}}d", strategies)}
     assert drawn == set(KINDS), f"kinds the property tests never draw: {sorted(set(KINDS) - drawn)}"
 
 

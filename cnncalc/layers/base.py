@@ -258,7 +258,7 @@ def check_fits(size: tuple[Value, ...], pads: tuple[Value, ...], kernel: tuple[V
     """A convolution's kernel (with dilation) must fit in its padded input, on every axis."""
     # One loop, not generators: this runs for every convolution of every summary.
     fits = True
-    for n, p, k in zip(size, pads, kernel):
+    for n, p, k in zip(size, pads, kernel, strict=True):
         if type(n) is not int or type(p) is not int or type(k) is not int:
             return  # a symbolic size: the kernel fits wherever the output size is at least 1
         if n + p < k:

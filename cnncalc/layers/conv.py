@@ -73,7 +73,9 @@ class _Conv(Layer):
             right = tuple([t - a for t, a in zip(totals, left, strict=True)])
             check_wrap(self.padding_mode, size, left, right)
         check_fits(size, totals, eff)
-        out = tuple([window_output(n, e, st, t, False, a) for n, e, st, t, a in zip(size, eff, s, totals, left)])
+        out = tuple(
+            [window_output(n, e, st, t, False, a) for n, e, st, t, a in zip(size, eff, s, totals, left, strict=True)]
+        )
         check_output(out)
         fan_in = math.prod(k) * exact_div(c, groups)  # math.prod multiplies sympy values too
         params = fan_in * out_c + (out_c if self.bias else 0)

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..symbolic import to_latex
 from .table import cell_text, select, texts, title, total_cells, total_lines
-from .text import NOTES
+from .text import notes
 
 if TYPE_CHECKING:  # the renderers see a summary only as a type: report imports them
     from ..report import Summary
@@ -64,6 +64,6 @@ def render(summary: Summary, columns: list[str] | None = None) -> str:
     total[0] = "Total"
     lines += ["\\midrule", " & ".join(total) + r" \\", "\\bottomrule", "\\end{tabular}"]
     totals = "; ".join(f"{label} {value}" for label, value in total_lines(summary, number=_number, expr=_math))
-    caption = f"{escape(title(summary))}. Totals: {totals}. {escape(' '.join(NOTES))}"
+    caption = f"{escape(title(summary))}. Totals: {totals}. {escape(' '.join(notes(summary)))}"
     lines += ["\\caption{" + caption + "}", "\\end{table}"]
     return "\n".join(lines) + "\n"

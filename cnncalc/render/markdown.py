@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..symbolic import is_symbolic, to_text
 from .table import cell_text, select, texts, title, total_cells, total_lines
-from .text import NOTES
+from .text import notes
 
 if TYPE_CHECKING:  # the renderers see a summary only as a type: report imports them
     from ..report import Summary
@@ -40,5 +40,5 @@ def render(summary: Summary, columns: list[str] | None = None) -> str:
     lines.append(row([_cell(v, c.kind) for v, c in zip(total, cols, strict=True)], bold=True))
     lines.append("")
     lines += [f"- Total {label}: {value}" for label, value in total_lines(summary, expr=lambda v: f"`{to_text(v)}`")]
-    lines += [f"- {note}" for note in NOTES]
+    lines += [f"- {note}" for note in notes(summary)]
     return "\n".join(lines) + "\n"

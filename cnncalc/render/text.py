@@ -20,6 +20,18 @@ NOTES = (
 )
 
 
+#: Added where a field is irregular (past upsampling or a transposed convolution).
+IRREGULAR_NOTE = (
+    "RF past upsampling or a transposed convolution (irregular): the largest field over outputs, the mean jump."
+)
+
+
+def notes(summary: Summary) -> tuple[str, ...]:
+    """The notes under a table: :data:`NOTES`, and the irregular-field rule where it applies."""
+    irregular = any(row.rf is not None and not row.rf.regular for row in summary.rows)
+    return (*NOTES, IRREGULAR_NOTE) if irregular else NOTES
+
+
 def render(summary: Summary, columns: list[str] | None = None) -> str:
     """The summary as an aligned text table with totals and the counting conventions."""
     cols = select(columns)
@@ -45,5 +57,5 @@ def render(summary: Summary, columns: list[str] | None = None) -> str:
         # Symbolic totals are long sums: they are listed below instead of widening every column.
         out[-3:] = [rule, ""]
     out += [f"Total {label}: {value}" for label, value in total_lines(summary)]
-    out += ["", *NOTES]
+    out += ["", *notes(summary)]
     return "\n".join(out) + "\n"
