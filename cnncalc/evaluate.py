@@ -184,10 +184,8 @@ def evaluate(net: Network, values: dict[str, int], symbolic: bool) -> Summary:
             if effect is not KEEP:
                 # A window on a regular field is most steps: stepped here without the dispatch
                 # (type() is tuple means regular; mypy does not narrow on it, and cast() costs a call).
-                if type(effect) is Window and type(rf) is tuple:
-                    rf = window(rf, effect)  # type: ignore[arg-type]
-                else:
-                    rf = step(rf, effect)
+                regular = type(effect) is Window and type(rf) is tuple
+                rf = window(rf, effect) if regular else step(rf, effect)  # type: ignore[arg-type]
         else:
             ins = tuple(network_input if i < 0 else shapes[i] for i in inputs)
             x = ins[0]

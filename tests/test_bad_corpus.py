@@ -354,9 +354,9 @@ def test_a_long_line_of_layers_ends_in_the_layer_bound(tmp_path: Path) -> None:
 
 def test_a_network_at_the_layer_limit_answers_within_the_time_bound(tmp_path: Path) -> None:
     path = tmp_path / "at_limit.yaml"
-    from cnncalc.network import MAX_LAYERS as MAX_NODES
+    from cnncalc.network import MAX_LAYERS
 
-    path.write_text(NET + f"layers:\n  - relu: {{repeat: {MAX_NODES}}}\n")
+    path.write_text(NET + f"layers:\n  - relu: {{repeat: {MAX_LAYERS}}}\n")
     check_outcome(_summarize(path, "--format", "json"), expect=0)
 
 

@@ -6,7 +6,8 @@ or ``[C, D, H, W]``; the number of spatial axes (the rank) is decided by the net
 Per-axis fields are one value for every axis or a list of the kind's rank.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: pydantic then builds each class from evaluated
+# annotations instead of resolving strings, which halves the import time of the layer classes.
 
 from typing import Annotated, Any, ClassVar, NamedTuple
 
