@@ -29,12 +29,13 @@ def test_python_examples_run() -> None:
 
 
 def test_shown_cli_output_matches() -> None:
-    shown = re.search(r"```text\n\$ cnncalc summarize vgg16 (.*?)\n(.*?)```", README, re.S)
-    assert shown is not None
-    actual = run("summarize", "vgg16", *shown.group(1).split()).stdout.splitlines()
-    for line in shown.group(2).splitlines():
-        if line != "...":
-            assert line in actual, line
+    shown = re.findall(r"```text\n\$ cnncalc summarize (\w+) (.*?)\n(.*?)```", README, re.S)
+    assert {name for name, _, _ in shown} >= {"vgg16", "r3d_18"}
+    for name, args, lines in shown:
+        actual = run("summarize", name, *args.split()).stdout.splitlines()
+        for line in lines.splitlines():
+            if line != "..." and not line.startswith("$"):
+                assert line in actual, line
     alexnet = run("summarize", "alexnet", "--symbolic", "--columns", "name,output,macs").stdout
     assert "pool3     256xfloor((H - 31)/32)xfloor((W - 31)/32)" in alexnet
 
