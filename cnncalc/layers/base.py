@@ -100,11 +100,13 @@ def no_indices(value: bool) -> bool:
 
 class Window(NamedTuple):
     """A sliding window's step for the receptive field, per spatial axis: effective kernel
-    d(k-1)+1, stride and the padding before the first input pixel."""
+    d(k-1)+1, stride, the padding before the first input pixel, and the dilation (None: 1), which
+    only an irregular field needs (a dilated window reads every d-th unit of its span)."""
 
     kernel: tuple[Value, ...]
     stride: tuple[Value, ...]
     padding: tuple[Value, ...]
+    dilation: tuple[Value, ...] | None = None
 
 
 class Spread(NamedTuple):

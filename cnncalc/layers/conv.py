@@ -54,7 +54,8 @@ class _Conv(Layer):
         groups = self._value(env, "groups")
         k = self._values(env, "kernel_size")
         s = self._values(env, "stride")
-        eff = k if self.dilation == 1 else effective(k, self._values(env, "dilation"))  # type: ignore[attr-defined]
+        dilation = None if self.dilation == 1 else self._values(env, "dilation")  # type: ignore[attr-defined]
+        eff = k if dilation is None else effective(k, dilation)
         padding = self.padding  # type: ignore[attr-defined]
         if padding == "same":
             if any(v != 1 for v in s):
@@ -84,7 +85,7 @@ class _Conv(Layer):
             output=(out_c, *out),
             params=params,
             macs=product((fan_in, out_c, *out)),
-            rf=Window(eff, s, left),
+            rf=Window(eff, s, left, dilation),
             fan_in=fan_in,
             bias=self.bias,
         )

@@ -49,7 +49,8 @@ class _Pool(Layer):
         k = self._values(env, "kernel_size")
         s = k if getattr(self, "stride") is None else self._values(env, "stride")  # noqa: B009 - per rank
         p = self._values(env, "padding", 0)
-        eff = effective(k, self._dilation(env))
+        dilation = self._dilation(env)
+        eff = effective(k, dilation)
         # PyTorch bounds the padding by half the kernel as written, dilation or not.
         for pad, lim in zip(p, k, strict=True):
             if isinstance(pad, int) and isinstance(lim, int) and 2 * pad > lim:
@@ -64,7 +65,7 @@ class _Pool(Layer):
         )
         padded = tuple(n + 2 * q for n, q in zip(size, p, strict=True))
         check_output(out, f": kernel {times(eff)} (with dilation) on a padded input {times(padded)}")
-        return Effect(output=(c, *out), rf=Window(eff, s, p))
+        return Effect(output=(c, *out), rf=Window(eff, s, p, dilation))
 
 
 class _MaxPool(_Pool):
