@@ -104,33 +104,32 @@ def _input_shape(net: Network, env: Env) -> tuple[Value, ...]:
     return shape
 
 
-class _Measurer:
-    """One layer's results for given inputs and values, as the tuple :data:`_Measured`."""
+def _measurer(net: Network, symbolic: bool) -> Callable[[Node, tuple[tuple[Value, ...], ...], Env], _Measured]:
+    """The function that gives one layer's results for given inputs and values (a closure, not a
+    callable object: called for every distinct layer, and a closure call is cheaper)."""
+    multiply = product if symbolic else math.prod  # numeric: every value is an int
 
-    def __init__(self, net: Network, symbolic: bool) -> None:
-        self.net = net
-        self.symbolic = symbolic
-        self.multiply = product if symbolic else math.prod  # numeric: every value is an int
-
-    def __call__(self, node: Node, ins: tuple[tuple[Value, ...], ...], env: Env) -> _Measured:
+    def measure(node: Node, ins: tuple[tuple[Value, ...], ...], env: Env) -> _Measured:
         layer = node.layer
         try:
             if node.uses_in_channels:
-                env = Env({**env.values, IN_CHANNELS: ins[0][0]}, self.symbolic)
+                env = Env({**env.values, IN_CHANNELS: ins[0][0]}, symbolic)
             effect = layer.apply(ins[0], env) if len(ins) == 1 else layer.apply_many(list(ins), env)
         except CnncalcError as err:
-            raise _placed(err, self.net, node, ins) from None
-        activations = self.multiply(effect.output)
+            raise _placed(err, net, node, ins) from None
+        activations = multiply(effect.output)
         fc = local = None
         if effect.fan_in is not None and len(ins[0]) >= 2:
             # Per output unit: its weights (fan_in locally, the whole input densely) and its bias.
             per_unit, bias = (1, activations) if effect.bias else (0, 0)
-            fan_in, dense_in = effect.fan_in, self.multiply(ins[0])
+            fan_in, dense_in = effect.fan_in, multiply(ins[0])
             local = scale(fan_in + per_unit, activations) if type(fan_in) is int else fan_in * activations + bias
             fc = scale(dense_in + per_unit, activations) if type(dense_in) is int else dense_in * activations + bias
         params = effect.params
         trainable = params if layer.trainable else 0
         return (effect.rf, effect.fan_in is not None, layer.kind, effect.output, params, trainable, effect.macs, activations, fc, local)  # fmt: skip
+
+    return measure
 
 
 def evaluate(net: Network, values: dict[str, int], symbolic: bool) -> Summary:
@@ -143,7 +142,7 @@ def evaluate(net: Network, values: dict[str, int], symbolic: bool) -> Summary:
     network_input = _input_shape(net, env)
     input_rf = receptive.initial(len(network_input) - 1)
     scope_env = scope_envs(env)
-    measure = _Measurer(net, symbolic)
+    measure = _measurer(net, symbolic)
     shapes: list[tuple[Value, ...]] = []
     fields: list[receptive.State] = []
     rows: list[LayerRow] = []
@@ -197,7 +196,7 @@ def evaluate(net: Network, values: dict[str, int], symbolic: bool) -> Summary:
         if rf is not previous_rf:  # layers that keep the field share the object
             previous_rf = rf
             if type(rf) is tuple:  # regular: made here, a row of a named tuple without its __new__
-                previous_field = new_row(ReceptiveField, (rf[0], rf[1], halves(rf[2]), rf[3], True))  # type: ignore[misc]
+                previous_field = new_row(ReceptiveField, (rf[0], rf[1], halves(rf[2]), rf[3], True))
             else:
                 previous_field = receptive.report(rf)
                 irregular = irregular or (previous_field is not None and not previous_field.regular)

@@ -218,18 +218,26 @@ def expressions(items: tuple[Item, ...]) -> list[Expr]:
     return found
 
 
-@dataclass(frozen=True, slots=True)
 class Network:
-    """An expanded network: what evaluation needs, and where each value of its file stands."""
+    """An expanded network: what evaluation needs, and where each value of its file stands. A plain
+    class with slots, read-only by convention (a dataclass costs start-up time to define)."""
 
-    name: str
-    input: tuple[Any, ...]
-    defaults: dict[str, int]
-    multiples: dict[str, int]
-    #: Every symbol the file uses (input, fields outside block arguments) or gives a default for.
-    symbol_names: frozenset[str]
-    nodes: tuple[Node, ...]
-    where: SourceMap = field(default_factory=SourceMap)
+    __slots__ = ("defaults", "input", "multiples", "name", "nodes", "symbol_names", "where")
+
+    def __init__(
+        self,
+        name: str,
+        input: tuple[Any, ...],
+        defaults: dict[str, int],
+        multiples: dict[str, int],
+        symbol_names: frozenset[str],
+        nodes: tuple[Node, ...],
+        where: SourceMap,
+    ) -> None:
+        self.name, self.input, self.defaults, self.multiples = name, input, defaults, multiples
+        #: Every symbol the file uses (input, fields outside block arguments) or gives a default for.
+        self.symbol_names = symbol_names
+        self.nodes, self.where = nodes, where
 
     @property
     def rank(self) -> int:

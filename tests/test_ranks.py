@@ -202,3 +202,19 @@ def test_random_1d_fields_match_pytorch(layers: list[Any]) -> None:
     if not sizes or last.rf is None:
         return  # every output touches the border (too small to see a whole field), or no field
     assert last.rf.size == (max(sizes),), (layers, last.rf, max(sizes))
+
+
+def test_upsampling_an_unaligned_field_is_unknown() -> None:
+    # Two paths whose centres differ (a 2-tap and a 3-tap conv) merge unaligned: their "largest
+    # size" is no single grid of fields, so past the upsampling the field is not claimed.
+    arch = net(
+        [1, 32],
+        {"conv1d": {"out_channels": 1, "kernel_size": 2, "name": "a", "from": "input"}},
+        {"conv1d": {"out_channels": 1, "kernel_size": 3, "padding": 1, "name": "b", "from": "input"}},
+        {"zeropad1d": {"padding": [0, -1], "name": "c", "from": "b"}},
+        {"add": {"from": ["a", "c"]}},
+        {"upsample": {"scale_factor": 2}},
+    )
+    rows = arch.summarize().rows
+    assert rows[3].rf is not None and not rows[3].rf.aligned
+    assert rows[4].rf is None and arch.summarize().to_dict()["layers"][4]["rf"] is None

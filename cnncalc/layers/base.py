@@ -109,22 +109,30 @@ class Window(NamedTuple):
     dilation: tuple[Value, ...] | None = None
 
 
-class Spread(NamedTuple):
+class Spread:
     """An upsampling step, per spatial axis: each output reads the inputs PyTorch's index map for
-    ``mode`` gives (``factor`` = out/in, exact), so the fields no longer form a regular grid."""
+    ``mode`` gives (``factor`` = out/in, exact), so the fields no longer form a regular grid.
+    A plain class with slots (a named tuple costs a quarter of a millisecond to define)."""
 
-    mode: str
-    factor: tuple[Any, ...]
-    align_corners: bool | None
+    __slots__ = ("align_corners", "factor", "mode")
+
+    def __init__(self, mode: str, factor: tuple[Any, ...], align_corners: bool | None) -> None:
+        self.mode, self.factor, self.align_corners = mode, factor, align_corners
 
 
-class Scatter(NamedTuple):
+class Scatter:
     """A transposed convolution's step, per spatial axis: input i reaches outputs i*s - p + d*t."""
 
-    kernel: tuple[Value, ...]
-    stride: tuple[Value, ...]
-    padding: tuple[Value, ...]
-    dilation: tuple[Value, ...]
+    __slots__ = ("dilation", "kernel", "padding", "stride")
+
+    def __init__(
+        self,
+        kernel: tuple[Value, ...],
+        stride: tuple[Value, ...],
+        padding: tuple[Value, ...],
+        dilation: tuple[Value, ...],
+    ) -> None:
+        self.kernel, self.stride, self.padding, self.dilation = kernel, stride, padding, dilation
 
 
 #: Receptive-field steps other than those above: the layer keeps the field (elementwise), or its

@@ -14,7 +14,7 @@ from typing import ClassVar, Literal
 from pydantic import StrictBool
 
 from ..errors import ShapeError
-from ..symbolic import Env, floordiv, product
+from ..symbolic import Env, Value, floordiv, product
 from .base import (
     Axes1,
     Axes2,
@@ -65,7 +65,7 @@ class _Conv(Layer):
             left = tuple([floordiv(t, 2) for t in totals])
         else:
             left = (0,) * len(k) if padding == "valid" else self._values(env, "padding", 0)
-            totals = tuple([2 * v for v in left])
+            totals = (2 * left[0], 2 * left[1]) if len(left) == 2 else tuple([2 * v for v in left])
         if isinstance(groups, int):
             if isinstance(c, int) and c % groups:
                 raise ShapeError(f"{c} input channels are not divisible by groups={groups}")
@@ -75,9 +75,14 @@ class _Conv(Layer):
             right = tuple([t - a for t, a in zip(totals, left, strict=True)])
             check_wrap(self.padding_mode, size, left, right)
         check_fits(size, totals, eff)
-        out = tuple(
-            [window_output(n, e, st, t, False, a) for n, e, st, t, a in zip(size, eff, s, totals, left, strict=True)]
-        )
+        if len(size) == 2:  # the common rank unrolled: a comprehension is a function call in Python 3.11
+            out: tuple[Value, ...] = (
+                window_output(size[0], eff[0], s[0], totals[0], False, left[0]),
+                window_output(size[1], eff[1], s[1], totals[1], False, left[1]),
+            )
+        else:
+            per_axis = zip(size, eff, s, totals, left, strict=True)
+            out = tuple([window_output(n, e, st, t, False, a) for n, e, st, t, a in per_axis])
         check_output(out)
         fan_in = math.prod(k) * exact_div(c, groups)  # math.prod multiplies sympy values too
         params = fan_in * out_c + (out_c if self.bias else 0)

@@ -41,38 +41,42 @@ class _Pool(Layer):
     prefix: ClassVar[str] = "pool"
     ceil_mode: StrictBool = False
 
-    def _dilation(self, env: Env) -> tuple[Value, ...]:
-        return (1,) * (self.rank or 1)
+    def _dilation(self, env: Env) -> tuple[Value, ...] | None:
+        """The dilation per axis, None where it is 1 (average pools have none)."""
+        return None
 
     def apply(self, x: Shape, env: Env) -> Effect:
-        c, *size = self._spatial(x)
+        # Written for speed like the convolution's: slices and list comprehensions, and the
+        # message of an empty output built only when there is one.
+        c, size = self._spatial(x)[0], x[1:]
         k = self._values(env, "kernel_size")
-        s = k if getattr(self, "stride") is None else self._values(env, "stride")  # noqa: B009 - per rank
+        s = k if self.stride is None else self._values(env, "stride")  # type: ignore[attr-defined]
         p = self._values(env, "padding", 0)
         dilation = self._dilation(env)
-        eff = effective(k, dilation)
+        eff = k if dilation is None else effective(k, dilation)
         # PyTorch bounds the padding by half the kernel as written, dilation or not.
         for pad, lim in zip(p, k, strict=True):
-            if isinstance(pad, int) and isinstance(lim, int) and 2 * pad > lim:
+            if type(pad) is int and type(lim) is int and 2 * pad > lim:
                 raise ShapeError(
                     f"padding {pad} is more than half the kernel ({lim}); PyTorch allows at most half",
                     path=("padding",),
                 )
         # No "kernel fits" check as for conv: in ceil mode PyTorch pools a window that hangs over
         # the edge (3x3, stride 2 on 2x2 gives 1x1); only an empty output is an error.
-        out = tuple(
-            window_output(n, e, st, 2 * q, self.ceil_mode, q) for n, e, st, q in zip(size, eff, s, p, strict=True)
-        )
-        padded = tuple(n + 2 * q for n, q in zip(size, p, strict=True))
-        check_output(out, f": kernel {times(eff)} (with dilation) on a padded input {times(padded)}")
+        ceil = self.ceil_mode
+        out = tuple([window_output(n, e, st, 2 * q, ceil, q) for n, e, st, q in zip(size, eff, s, p, strict=True)])
+        for v in out:
+            if type(v) is int and v < 1:
+                padded = tuple(n + 2 * q for n, q in zip(size, p, strict=True))
+                check_output(out, f": kernel {times(eff)} (with dilation) on a padded input {times(padded)}")
         return Effect(output=(c, *out), rf=Window(eff, s, p, dilation))
 
 
 class _MaxPool(_Pool):
     return_indices: Annotated[StrictBool, AfterValidator(no_indices)] = False
 
-    def _dilation(self, env: Env) -> tuple[Value, ...]:
-        return self._values(env, "dilation")
+    def _dilation(self, env: Env) -> tuple[Value, ...] | None:
+        return None if self.dilation == 1 else self._values(env, "dilation")  # type: ignore[attr-defined]
 
 
 class MaxPool1d(_MaxPool):

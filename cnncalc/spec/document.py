@@ -6,7 +6,6 @@ expanded into a network: see :mod:`cnncalc.network`).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -84,14 +83,14 @@ class Header(BaseModel):
         return {k: v.multiple_of for k, v in self.symbols.items() if isinstance(v, SymbolSpec) and v.multiple_of > 1}
 
 
-@dataclass(frozen=True, slots=True)
 class Spec:
-    """A checked document: the header, the top-level entries, the blocks and where each value stands."""
+    """A checked document: the header, the top-level entries, the blocks and where each value
+    stands. A plain class with slots: cheaper to define at start-up than a dataclass."""
 
-    header: Header
-    items: tuple[Item, ...]
-    blocks: dict[str, Block]
-    where: SourceMap = field(default_factory=SourceMap)
+    __slots__ = ("blocks", "header", "items", "where")
+
+    def __init__(self, header: Header, items: tuple[Item, ...], blocks: dict[str, Block], where: SourceMap) -> None:
+        self.header, self.items, self.blocks, self.where = header, items, blocks, where
 
 
 def build(data: Any, positions: Positions | None = None, source: str = "<string>") -> Spec:

@@ -6,7 +6,6 @@ duplicate keys are errors, aliases cannot expand without bound and no tag constr
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
@@ -27,12 +26,15 @@ _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml composes ~5x 
 _STANDARD_TAGS = {"tag:yaml.org,2002:" + t for t in ("null", "bool", "int", "float", "str", "map", "seq", "timestamp")}
 
 
-@dataclass(frozen=True, slots=True)
 class SourceMap:
-    """Where each value of one YAML document stands."""
+    """Where each value of one YAML document stands. A plain class (a dataclass costs half a
+    millisecond of start-up to define; this one has two fields and one caller)."""
 
-    source: str = "<string>"
-    positions: Positions = field(default_factory=dict)
+    __slots__ = ("positions", "source")
+
+    def __init__(self, source: str = "<string>", positions: Positions | None = None) -> None:
+        self.source = source
+        self.positions: Positions = positions or {}
 
     def location(self, *path: str | int) -> Location:
         """Where ``path`` (e.g. ``("layers", 3, "conv2d", "padding")``) stands, or its nearest parent."""
