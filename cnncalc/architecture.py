@@ -106,16 +106,31 @@ class Architecture:
         """Every symbol the file uses (input, fields outside block arguments) or gives a default for."""
         return self._network.symbol_names
 
+    def square(self, size: int) -> dict[str, int]:
+        """``size`` for every symbol of the input's spatial sizes (H and W of [3, H, W]): the values
+        of a square (or cubic) input. A spatial size that is an expression (2*H) is not set."""
+        from .errors import CnncalcError
+
+        names = [v.tree[1] for v in self.input[1:] if getattr(v, "tree", ("",))[0] == "name"]
+        if not names:
+            raise CnncalcError(
+                f"{self.name}'s input {list(map(str, self.input))} has no spatial size symbol for size to set"
+            )
+        return dict.fromkeys(names, size)
+
     def location(self, *path: str | int) -> Location:
         """Where ``path`` (e.g. ``("layers", 3, "conv2d", "padding")``) stands, or its nearest parent."""
         return self._network.where.location(*path)
 
-    def summarize(self, *, symbolic: bool = False, **values: int) -> Summary:
+    def summarize(self, *, symbolic: bool = False, size: int | None = None, **values: int) -> Summary:
         """Per-layer shapes, parameters, MACs, activations and receptive fields, with totals.
 
         Numeric (default): symbols take ``values``, else their defaults; every result is an int.
         ``symbolic=True``: symbols without a value in ``values`` stay symbols (sympy expressions).
+        ``size``: every spatial size of the input (``size=224`` is ``H=224, W=224``).
         """
+        if size is not None:
+            values = {**self.square(size), **values}
         with _collector_paused():
             return evaluate(self._network, values, symbolic)
 
@@ -128,6 +143,14 @@ class Architecture:
 
         result: Verification = torch_backend().verify(self, values or None, sizes, device=device)
         return result
+
+    def __repr__(self) -> str:
+        shape = "[" + ", ".join(str(v) for v in self.input) + "]"
+        defaults = ", ".join(f"{k}={v}" for k, v in sorted(self.defaults.items()))
+        where = "" if self.source == "<string>" else f" from {Path(self.source).name}"
+        return (
+            f"<Architecture {self.name} {shape}: {len(self.nodes)} layers{', ' + defaults if defaults else ''}{where}>"
+        )
 
     def to_torch(self, **values: int) -> Any:
         """This network as a PyTorch ``nn.Module`` at ``values`` (defaults from the file), with

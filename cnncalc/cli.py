@@ -112,7 +112,29 @@ def output_options(command: Callable[..., Any]) -> Callable[..., Any]:
     @click.option(
         "--columns",
         metavar="KEYS",
-        help=f"Comma-separated columns to show (not for json): {', '.join(BY_KEY)}.",
+        help=f"Comma-separated columns to show (not for json), or all: {', '.join(BY_KEY)}. The text "
+        "table otherwise fits the terminal, leaving out columns it says.",
+    )
+    @click.option("--wide", is_flag=True, help="Text: every column, however wide (no fitting to the terminal).")
+    @click.option(
+        "--depth",
+        type=click.IntRange(min=1),
+        help="Collapse blocks below this depth of dotted names into one row each (layer1.0.conv1 has depth 3).",
+    )
+    @click.option(
+        "--hide", metavar="KINDS", help="Leave out layers of these kinds or families (relu,batchnorm2d,activation)."
+    )
+    @click.option("--only", metavar="KINDS", help="Show only layers of these kinds or families (conv2d,linear).")
+    @click.option(
+        "--notes/--no-notes",
+        default=True,
+        help="With or without the counting conventions under the table (csv, markdown, latex).",
+    )
+    @click.option("--caption/--no-caption", default=True, help="LaTeX: with or without the caption (title and totals).")
+    @click.option(
+        "--fit",
+        type=click.Choice(["resizebox", "tabularx", "none"]),
+        help="LaTeX: fit the page width by scaling the table (resizebox) or wrapping names (tabularx).",
     )
     @click.option(
         "-o",
@@ -126,6 +148,29 @@ def output_options(command: Callable[..., Any]) -> Callable[..., Any]:
         return command(*args, **kwargs)
 
     return wrapper
+
+
+#: The options each format takes, as the CLI's flags set them (flags left at their defaults pass nothing).
+_OPTIONS = {"text": {"wide"}, "csv": {"notes"}, "markdown": {"notes"}, "latex": {"notes", "caption", "fit"}}
+
+
+def format_options(fmt: str, *, wide: bool, notes: bool, caption: bool, fit: str | None) -> dict[str, Any]:
+    """The renderer's options for the flags given, or an error naming a flag the format ignores."""
+    given = {"wide": wide, "notes": not notes, "caption": not caption, "fit": fit is not None}
+    wrong = [k for k, v in given.items() if v and k not in _OPTIONS.get(fmt, set())]
+    if wrong:
+        flag = {"wide": "--wide", "notes": "--no-notes", "caption": "--no-caption", "fit": "--fit"}[wrong[0]]
+        raise CnncalcError(f"{flag} does not apply to --format {fmt}")
+    options: dict[str, Any] = {}
+    if wide:
+        options["width"] = 0
+    if not notes:
+        options["notes"] = False
+    if not caption:
+        options["caption"] = False
+    if fit is not None:
+        options["fit"] = fit
+    return options
 
 
 def write(text: str, out: Path | None, source: str) -> None:
@@ -179,15 +224,38 @@ def cli() -> None:
     """
 
 
+#: --size N, shared by the commands that evaluate an architecture.
+size_option = click.option(
+    "--size",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Give every spatial size of the input this value (a square or cubic input): --size 224 is --set H=224 --set W=224.",
+)
+
+
 @cli.command()
 @click.argument("file")
 @set_option
+@size_option
 @click.option(
     "--symbolic", is_flag=True, help="Keep symbols without a --set value symbolic instead of using the file's defaults."
 )
 @output_options
 def summarize(
-    file: str, assignments: tuple[tuple[str, int], ...], symbolic: bool, fmt: str, columns: str | None, out: Path | None
+    file: str,
+    assignments: tuple[tuple[str, int], ...],
+    size: int | None,
+    symbolic: bool,
+    fmt: str,
+    columns: str | None,
+    wide: bool,
+    depth: int | None,
+    hide: str | None,
+    only: str | None,
+    notes: bool,
+    caption: bool,
+    fit: str | None,
+    out: Path | None,
 ) -> None:
     """Per-layer output shape, parameters, MACs, activations, receptive field and the
     fully-connected comparison, with totals.
@@ -199,8 +267,12 @@ def summarize(
       cnncalc summarize my_net.yaml --set H=512 --set W=384 --format json
     """
     arch = _load(file)
-    summary = arch.summarize(symbolic=symbolic, **dict(assignments))
-    write(render(summary, fmt, _columns(columns)), out, arch.source)
+    values = {**arch.square(size), **dict(assignments)} if size else dict(assignments)
+    summary = arch.summarize(symbolic=symbolic, **values)
+    if depth or hide or only:
+        summary = summary.view(depth=depth, hide=hide or (), only=only or ())
+    options = format_options(fmt, wide=wide, notes=notes, caption=caption, fit=fit)
+    write(render(summary, fmt, _columns(columns), **options), out, arch.source)
 
 
 @cli.command()

@@ -215,6 +215,7 @@ def evaluate(net: Network, values: dict[str, int], symbolic: bool) -> Summary:
         values={k: v for k, v in env.values.items() if isinstance(v, int)},
         conventions=conventions(len(network_input) - 1, irregular),
         multiples=net.multiples,
+        groups=net.groups,
     )
     return summary.replace(stand_ins) if stand_ins else summary
 

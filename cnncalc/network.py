@@ -66,6 +66,8 @@ class _Expansion:
     #: (call entry, first copy or not, calling scope) -> its Scope: the copies of a repeated
     #: block share one, as they share values, so an evaluation binds their arguments once.
     scopes: dict[tuple[int, bool, int], Scope] = field(default_factory=dict)
+    #: Name prefix -> what it groups: a block call ("bottleneck") or repeated copies ("bottleneck x3").
+    groups: dict[str, str] = field(default_factory=dict)
 
 
 def _static(value: Any, scope: Scope | None, what: str) -> Any:
@@ -95,12 +97,14 @@ def _lookup(name: str, scope: Scope | None, what: str) -> Any:
     return _static(scope.args[name], scope.caller, what)
 
 
-def expand(items: tuple[Item, ...], blocks: dict[str, Block], where: SourceMap | None = None) -> tuple[Node, ...]:
-    """The flat list of nodes of a network whose top-level entries are ``items``; errors are
-    placed with ``where``."""
+def expand(
+    items: tuple[Item, ...], blocks: dict[str, Block], where: SourceMap | None = None
+) -> tuple[tuple[Node, ...], dict[str, str]]:
+    """The flat list of nodes of a network whose top-level entries are ``items``, and what each
+    name prefix groups (block calls and repeats); errors are placed with ``where``."""
     state = _Expansion(blocks, where or SourceMap())
     _expand(items, None, "", -1, state)
-    return tuple(state.nodes)
+    return tuple(state.nodes), state.groups
 
 
 def _expand(items: tuple[Item, ...], scope: Scope | None, prefix: str, source: int, state: _Expansion) -> int:
@@ -151,6 +155,8 @@ def _expand_item(
     if count == 0:
         return sources[0]  # no copies: the input passes on, as for a layer left out
     inputs = tuple(sources)
+    if count > 1:
+        state.groups[f"{prefix}{item.name}"] = f"{item.kind} x{count}"
     for r in range(count):
         state.steps += 1
         if state.steps > MAX_EXPANSION_STEPS:
@@ -187,6 +193,7 @@ def _call(item: Item, r: int, scope: Scope | None, name: str, source: int, state
     if inner is None:
         args = {**block.defaults, **item.args, **(item.first_args if first else {})}
         inner = state.scopes[(id(item), first, id(scope))] = Scope(item.kind, args, scope)
+    state.groups.setdefault(name, item.kind)
     state.stack.append(item.kind)
     try:
         return _expand(block.items, inner, name + ".", source, state)
@@ -222,7 +229,7 @@ class Network:
     """An expanded network: what evaluation needs, and where each value of its file stands. A plain
     class with slots, read-only by convention (a dataclass costs start-up time to define)."""
 
-    __slots__ = ("defaults", "input", "multiples", "name", "nodes", "symbol_names", "where")
+    __slots__ = ("defaults", "groups", "input", "multiples", "name", "nodes", "symbol_names", "where")
 
     def __init__(
         self,
@@ -233,11 +240,14 @@ class Network:
         symbol_names: frozenset[str],
         nodes: tuple[Node, ...],
         where: SourceMap,
+        groups: dict[str, str] | None = None,
     ) -> None:
         self.name, self.input, self.defaults, self.multiples = name, input, defaults, multiples
         #: Every symbol the file uses (input, fields outside block arguments) or gives a default for.
         self.symbol_names = symbol_names
         self.nodes, self.where = nodes, where
+        #: Name prefix -> the block call or repeat it names, for views that collapse them.
+        self.groups = groups or {}
 
     @property
     def rank(self) -> int:
@@ -247,7 +257,7 @@ class Network:
 
 def network(spec: Spec) -> Network:
     """The network a document describes, its blocks and repeats expanded."""
-    nodes = expand(spec.items, spec.blocks, spec.where)
+    nodes, groups = expand(spec.items, spec.blocks, spec.where)
     header = spec.header
     names = set(header.symbols)
     for value in header.input:
@@ -266,6 +276,7 @@ def network(spec: Spec) -> Network:
         frozenset(names - {IN_CHANNELS}),
         nodes,
         spec.where,
+        groups,
     )
 
 

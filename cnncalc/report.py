@@ -7,7 +7,8 @@ so a symbolic summary with all values given equals the numeric summary at those 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import dataclasses
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields, replace
 from itertools import compress
 from typing import Any, NamedTuple
@@ -135,6 +136,10 @@ class Summary:
     conventions: dict[str, str]
     #: Symbols declared multiples (``multiple_of``) in the file: substituted values must be too.
     multiples: dict[str, int] = field(default_factory=dict)
+    #: Name prefix -> the block call or repeat it names ("bottleneck x3"), for views.
+    groups: dict[str, str] = field(default_factory=dict, repr=False)
+    #: What a view shows, said under its table ("" for every layer: see :meth:`view`).
+    shown: str = ""
 
     @property
     def symbols(self) -> list[str]:
@@ -161,28 +166,120 @@ class Summary:
         return self._mapped(lambda v: replace_symbols(v, mapping), self.values)
 
     def _mapped(self, change: Callable[[Any], Any], values: dict[str, int]) -> Summary:
-        return Summary(
-            name=self.name,
-            input=_map(self.input, change),
-            rows=_map(self.rows, change),
-            total=_map(self.total, change),
-            values=values,
-            conventions=self.conventions,
-            multiples=self.multiples,
-        )
+        rows, total, input = _map(self.rows, change), _map(self.total, change), _map(self.input, change)
+        return dataclasses.replace(self, input=input, rows=rows, total=total, values=values)
 
-    def render(self, format: str = "text", columns: list[str] | None = None) -> str:
-        """The summary as text, markdown, latex, csv or json (see ``cnncalc.render.FORMATS``),
-        optionally only ``columns``."""
+    def view(
+        self, *, depth: int | None = None, hide: Iterable[str] | str = (), only: Iterable[str] | str = ()
+    ) -> Summary:
+        """This summary with blocks below ``depth`` collapsed into one row each (their output,
+        summed params/MACs/activations, their receptive field) and layers of the kinds or families
+        in ``hide`` left out (or only those in ``only`` kept). Totals never change."""
+        from .views import view
+
+        rows, shown = view(self.rows, self.groups, depth=depth, hide=_words(hide), only=_words(only))
+        return dataclasses.replace(self, rows=tuple(rows), shown=shown)
+
+    def render(
+        self,
+        format: str = "text",
+        columns: list[str] | None = None,
+        *,
+        depth: int | None = None,
+        hide: Iterable[str] | str = (),
+        only: Iterable[str] | str = (),
+        **options: Any,
+    ) -> str:
+        """The summary in ``format`` (text, markdown, latex, csv, json, html: ``cnncalc.render.FORMATS``),
+        optionally only ``columns``, of the view given by ``depth``/``hide``/``only`` (see
+        :meth:`view`); ``options`` go to the format (LaTeX: fit, long, caption, notes)."""
         from .render import render
 
-        return render(self, format, columns)
+        shown = self.view(depth=depth, hide=hide, only=only) if depth or hide or only else self
+        return render(shown, format, columns, **options)
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """One dict per row, with plain values (shapes as tuples, symbolic values as sympy
+        expressions): ``pandas.DataFrame(summary.to_records())`` is :meth:`to_pandas`."""
+        records = []
+        for r in self.rows:
+            rf = r.rf
+            records.append(
+                {
+                    "name": r.name,
+                    "kind": r.kind,
+                    "input": r.input,
+                    "output": r.output,
+                    "params": r.params,
+                    "trainable_params": r.trainable_params,
+                    "macs": r.macs,
+                    "activations": r.activations,
+                    "rf": None if rf is None else rf.size,
+                    "jump": None if rf is None else rf.jump,
+                    "start": None if rf is None else rf.start,
+                    "aligned": None if rf is None else rf.aligned,
+                    "regular": None if rf is None else rf.regular,
+                    "fc_params": r.fc_params,
+                    "local_params": r.local_params,
+                    "from": r.sources,
+                }
+            )
+        return records
+
+    def to_pandas(self) -> Any:
+        """The rows as a pandas DataFrame indexed by layer name (needs pandas)."""
+        try:
+            import pandas
+        except ImportError:
+            raise CnncalcError('pandas is not installed; install it with: pip install "cnncalc[pandas]"') from None
+        return pandas.DataFrame(self.to_records()).set_index("name")
+
+    def __repr__(self) -> str:
+        from .render.table import si
+
+        t = self.total
+        params = f"{t.params:,}" if type(t.params) is int else str(t.params)
+        macs = si(t.macs) + " MACs" if type(t.macs) is int else f"{t.macs} MACs"
+        at = _values_text(self.values)
+        tail = f" at {at}" if at else ""
+        free = self.symbols
+        if free:
+            tail += f", symbolic in {', '.join(free)}"
+        shape = "[" + ", ".join(str(v) for v in self.input) + "]"
+        view = f", {len(self.rows)} rows ({self.shown})" if self.shown else ""
+        return f"<Summary {self.name} {shape}: {params} params, {macs}{tail}{view}>"
+
+    def __str__(self) -> str:
+        return self.render("text")
+
+    def _repr_markdown_(self) -> str:
+        return self.render("markdown")
+
+    def _repr_html_(self) -> str:
+        from .render.html import fragment
+
+        return fragment(self)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON contract as Python data: ints, floats and sympy-syntax strings."""
         from .render.json import to_data
 
         return to_data(self)
+
+
+def _values_text(values: dict[str, int]) -> str:
+    """ "H=W=224, k=2": symbol values, equal ones written once."""
+    by_value: dict[int, list[str]] = {}
+    for name, value in sorted(values.items()):
+        by_value.setdefault(value, []).append(name)
+    return ", ".join("=".join(names) + f"={value}" for value, names in by_value.items())
+
+
+def _words(value: Iterable[str] | str) -> tuple[str, ...]:
+    """ "relu,batchnorm2d" or ["relu", ...] as a tuple of words."""
+    if isinstance(value, str):
+        return tuple(w.strip() for w in value.split(",") if w.strip())
+    return tuple(value)
 
 
 __all__ = ["CONVENTIONS", "IRREGULAR", "LayerRow", "ReceptiveField", "Summary", "Totals", "conventions"]

@@ -384,24 +384,35 @@ def replace_symbols(value: Any, mapping: dict[Any, Any]) -> Any:
 
 @cache
 def _pretty_floor(f: Any) -> Any:
+    """floor(u) over a common denominator, or a ceiling where it is exactly one: floor((P + s - 1)/s)
+    = ceil(P/s) for integer P (ResNet's floor((H + 31)/32) is ceil(H/32))."""
     sp = _sp()
-    return sp.floor(sp.factor_terms(f.args[0]), evaluate=False)
+    arg = sp.factor_terms(f.args[0])
+    num, den = sp.fraction(arg)
+    if den.is_Integer and den > 1 and num.is_Add:
+        c, rest = num.as_coeff_Add()
+        if c == den - 1 and _integer_terms(rest):
+            return sp.ceiling(rest / den, evaluate=False)
+    return sp.floor(arg, evaluate=False)
 
 
 def pretty(value: Any) -> Any:
-    """``value`` with floor arguments over a common denominator, for printing: floor(H/4 - 3/4)
-    prints as floor((H - 3)/4). The same number; only its printed form changes."""
+    """``value`` with floor arguments over a common denominator, and ceilings where they are
+    ceilings, for printing: floor(H/4 - 3/4) prints as floor((H - 3)/4), floor(H/32 + 31/32) as
+    ceil(H/32). The same number; only its printed form changes."""
     floors = value.atoms(_sp().floor)
     if not floors:
         return value
     return value.xreplace({f: _pretty_floor(f) for f in floors})
 
 
-def to_text(value: Any) -> str:
-    """A value in sympy's own syntax (``floor((H - 31)/32)``), or the number as digits."""
+def to_text(value: Any, display: bool = False) -> str:
+    """A value in sympy's own syntax (``floor((H - 31)/32)``, ``ceiling(H/32)``), or the number as
+    digits; ``display``: for people (``ceil(H/32)``, as in Python's math)."""
     if isinstance(value, (int, float)):
         return str(value)
-    return str(_sp().sstr(pretty(value)))
+    text = str(_sp().sstr(pretty(value)))
+    return text.replace("ceiling(", "ceil(") if display else text
 
 
 def shape_text(shape: tuple[Any, ...]) -> str:

@@ -27,3 +27,10 @@ def update_golden(request: pytest.FixtureRequest) -> bool:
 def run(*args: str) -> Result:
     """Run the cnncalc CLI in-process; stderr is kept apart from stdout."""
     return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+@pytest.fixture(autouse=True)
+def _terminal_width(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Text tables fit the terminal: every test sees a 100-column one (as with no terminal), whatever
+    the machine running the suite has; a test wanting another width sets COLUMNS itself."""
+    monkeypatch.setenv("COLUMNS", "100")

@@ -32,6 +32,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("cnncalc.network",),
     ("cnncalc.grids",),
     ("cnncalc.receptive",),
+    ("cnncalc.views",),
     ("cnncalc.render",),
     ("cnncalc.report",),
     ("cnncalc.evaluate",),

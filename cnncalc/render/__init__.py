@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..errors import CnncalcError
 
 if TYPE_CHECKING:  # the renderers see a summary only as a type: report imports them
     from ..report import Summary
 
-Renderer = Callable[["Summary", "list[str] | None"], str]
+Renderer = Callable[..., str]
 
 #: Format name -> the module whose ``render`` writes it; a module is imported when first used
 #: (a command prints one format: the others' imports, json's and csv's, would only cost start-up).
@@ -24,6 +24,7 @@ FORMATS: dict[str, str] = {
     "latex": "latex",
     "csv": "csv",
     "json": "json",
+    "html": "html",
 }
 
 
@@ -37,9 +38,12 @@ def renderer(format: str) -> Renderer:
     return found
 
 
-def render(summary: Summary, format: str = "text", columns: list[str] | None = None) -> str:
-    """``summary`` in ``format`` (text, markdown, latex, csv, json), optionally only ``columns``."""
-    return renderer(format)(summary, columns)
+def render(summary: Summary, format: str = "text", columns: list[str] | None = None, **options: Any) -> str:
+    """``summary`` in ``format`` (text, markdown, latex, csv, json, html), optionally only
+    ``columns``; ``options`` are the format's own (text: width; latex: fit, long, caption, notes;
+    csv: notes)."""
+    write = renderer(format)
+    return write(summary, columns, **options) if options else write(summary, columns)
 
 
 __all__ = ["FORMATS", "render", "renderer"]

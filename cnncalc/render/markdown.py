@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..symbolic import is_symbolic, to_text
 from .table import cell_text, select, texts, title, total_cells, total_lines
-from .text import notes
+from .text import notes as conventions_notes
 
 if TYPE_CHECKING:  # the renderers see a summary only as a type: report imports them
     from ..report import Summary
@@ -18,8 +18,8 @@ def _cell(value: Any, kind: str) -> str:
     return f"`{text}`" if kind != "name" and is_symbolic(value) else text
 
 
-def render(summary: Summary, columns: list[str] | None = None) -> str:
-    """The summary as a Markdown pipe table, then totals and conventions as a list."""
+def render(summary: Summary, columns: list[str] | None = None, *, notes: bool = True) -> str:
+    """The summary as a Markdown pipe table, then totals and (with ``notes``) the conventions as a list."""
     cols = select(columns)
 
     def row(cells: list[str], bold: bool = False) -> str:
@@ -39,6 +39,10 @@ def render(summary: Summary, columns: list[str] | None = None) -> str:
     total[0] = "total"
     lines.append(row([_cell(v, c.kind) for v, c in zip(total, cols, strict=True)], bold=True))
     lines.append("")
-    lines += [f"- Total {label}: {value}" for label, value in total_lines(summary, expr=lambda v: f"`{to_text(v)}`")]
-    lines += [f"- {note}" for note in notes(summary)]
+    totals = total_lines(summary, expr=lambda v: f"`{to_text(v, display=True)}`")
+    lines += [f"- Total {label}: {value}" for label, value in totals]
+    if summary.shown:
+        lines.append(f"- Rows: {summary.shown}; totals are of the whole network.")
+    if notes:
+        lines += [f"- {note}" for note in conventions_notes(summary)]
     return "\n".join(lines) + "\n"

@@ -64,9 +64,14 @@ BY_KEY = {c.key: c for c in COLUMNS}
 TOTAL_KEYS = ("params", "macs", "activations")
 
 
+def display(value: Any) -> str:
+    """A symbolic value as people read it: sympy's text with ceilings as ceil (``ceil(H/32)``)."""
+    return to_text(value, display=True)
+
+
 def select(keys: list[str] | None) -> tuple[Column, ...]:
-    """The columns named in ``keys`` (in that order), or all of them."""
-    if not keys:
+    """The columns named in ``keys`` (in that order), or all of them (also for ``["all"]``)."""
+    if not keys or keys == ["all"]:
         return COLUMNS
     unknown = [k for k in keys if k not in BY_KEY]
     if unknown:
@@ -112,7 +117,7 @@ def same_pair(value: Any) -> bool:
 
 def title(summary: Summary) -> str:
     """ "VGG16, input [3, 224, 224] (H=224, W=224)": the network, its input and symbol values."""
-    shape = "[" + ", ".join(to_text(v) for v in summary.input) + "]"
+    shape = "[" + ", ".join(to_text(v, display=True) for v in summary.input) + "]"
     values = ", ".join(f"{k}={v}" for k, v in sorted(summary.values.items()))
     free = summary.symbols
     parts = [f"{summary.name}, input {shape}"]
@@ -131,28 +136,37 @@ def cell_text(
     expr: Callable[[Any], str] | None = None,
     times: str = "x",
 ) -> str | None:
-    """A cell as text: ints through ``number``, symbolic values through ``expr`` (sympy's printer
-    by default), shapes joined by ``times``, equal pairs as one value; None stays None."""
-    expr = expr or to_text
+    """A cell as text: ints through ``number``, symbolic values through ``expr`` (sympy's printer,
+    ceilings as ceil, by default), shapes and per-axis values joined by ``times`` (AxB), equal
+    per-axis values as one value; None stays None."""
+    expr = expr or display
     if value is None:
         return None
     if kind == "name":
         return str(value)
     if kind == "shape":
-        return times.join(_scalar(v, str, expr) for v in value)
+        return times.join(_factor(_scalar(v, str, expr)) for v in value)
     if kind == "pair":
         if isinstance(value, str):
             return value
         if same_pair(value):
             return _scalar(value[0], number, expr)
-        if not all(isinstance(v, (int, float)) for v in value):
-            return "[" + ", ".join(_scalar(v, number, expr) for v in value) + "]"
-        return times.join(_scalar(v, number, expr) for v in value)
+        return times.join(_factor(_scalar(v, number, expr)) for v in value)
     if kind == "ratio":
         if isinstance(value, float):
             return (f"{round(value):,}" if value >= 10 else f"{value:.2f}") + times
         return expr(value)
     return _scalar(value, number, expr)
+
+
+def _factor(text: str) -> str:
+    """A compound value among per-axis sizes in parentheses: 32x(H - 1)x(2*W), not 32xH - 1x2*W."""
+    depth = 0
+    for ch in text:
+        depth += (ch == "(") - (ch == ")")
+        if depth == 0 and ch in " */":
+            return f"({text})"
+    return text
 
 
 def _scalar(value: Any, number: Callable[[int], str], expr: Callable[[Any], str]) -> str:

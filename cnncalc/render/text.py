@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import textwrap
 from typing import TYPE_CHECKING
 
 from ..symbolic import is_symbolic
@@ -32,30 +34,114 @@ def notes(summary: Summary) -> tuple[str, ...]:
     return (*NOTES, IRREGULAR_NOTE) if irregular else NOTES
 
 
-def render(summary: Summary, columns: list[str] | None = None) -> str:
-    """The summary as an aligned text table with totals and the counting conventions."""
+#: Columns left out first when a table is wider than the terminal (the rest are always shown).
+DROP_ORDER = ("local_ratio", "local_params", "fc_ratio", "fc_params", "start", "jump", "kind", "activations", "rf")
+#: Width when standard output is no terminal and COLUMNS is not set.
+DEFAULT_WIDTH = 100
+_GAP = "  "
+
+
+def terminal_width() -> int:
+    """The terminal's width (COLUMNS first), or :data:`DEFAULT_WIDTH` when there is none."""
+    return shutil.get_terminal_size((DEFAULT_WIDTH, 24)).columns
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """A long symbolic cell over several lines, broken only between terms or factors (after a
+    " + ", " - ", "*" or a shape's "x" outside parentheses)."""
+    if len(text) <= width:
+        return [text]
+    pieces, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        depth += (ch == "(") - (ch == ")")
+        if depth == 0 and (ch in "*x" or (ch == " " and text[i - 1 : i] in ("+", "-"))):
+            pieces.append(text[start : i + 1])
+            start = i + 1
+    pieces.append(text[start:])
+    lines = [""]
+    for piece in pieces:
+        if lines[-1] and len(lines[-1]) + len(piece) > width:
+            lines.append("")
+        lines[-1] += piece
+    return [line.rstrip() for line in lines]
+
+
+def _notes_for(summary: Summary, keys: set[str]) -> list[str]:
+    """The notes for the columns shown (MACs, params and neurons always: the totals state them)."""
+    chosen = [NOTES[0], NOTES[1]]
+    if keys & {"rf", "jump", "start"}:
+        chosen.append(NOTES[2])
+    if keys & {"fc_params", "fc_ratio", "local_params", "local_ratio"}:
+        chosen.append(NOTES[3])
+    chosen.append(NOTES[4])
+    extra = notes(summary)[len(NOTES) :]
+    return chosen + list(extra if keys & {"rf", "jump", "start"} else ())
+
+
+def render(summary: Summary, columns: list[str] | None = None, *, width: int | None = None) -> str:
+    """The summary as an aligned text table that fits ``width`` (the terminal's by default; 0:
+    no limit): columns are dropped in :data:`DROP_ORDER` unless chosen with ``columns``, long
+    symbolic cells wrap, and the notes explain only what is shown."""
+    limit = terminal_width() if width is None else width
     cols = select(columns)
     header = [c.header for c in cols]
     body = texts(summary, cols, lambda v, kind: cell_text(v, kind) or "-")
     totals = total_cells(summary, cols)
     symbolic = is_symbolic(tuple(totals))
-    foot = [cell_text(v, c.kind) or "" for v, c in zip(totals, cols, strict=True)]
-    foot[0] = "total"
-    if symbolic:
-        foot = [""] * len(cols)
-    widths = [max(len(r[i]) for r in [header, *body, foot]) for i in range(len(cols))]
-    left = {"name"}
+    foot = [""] * len(cols) if symbolic else [cell_text(v, c.kind) or "" for v, c in zip(totals, cols, strict=True)]
+    if not symbolic:
+        foot[0] = "total"
+    cell_width = 0  # no wrapping unless the table is too wide without it
+    keep = list(range(len(cols)))
 
-    def line(cells: list[str]) -> str:
-        return "  ".join(
-            cell.ljust(w) if c.kind in left else cell.rjust(w) for cell, w, c in zip(cells, widths, cols, strict=True)
-        ).rstrip()
+    def widths() -> list[int]:
+        return [max(len(x) for r in [header, *body, foot] for x in _wrap(r[i], cell_width or 10**9)) for i in keep]
 
-    rule = "  ".join("-" * w for w in widths)
-    out = [title(summary), "", line(header), rule, *(line(r) for r in body), rule, line(foot), ""]
-    if symbolic:
-        # Symbolic totals are long sums: they are listed below instead of widening every column.
-        out[-3:] = [rule, ""]
-    out += [f"Total {label}: {value}" for label, value in total_lines(summary)]
-    out += ["", *notes(summary)]
+    dropped: list[str] = []
+    if limit and not columns:
+        for key in DROP_ORDER:
+            if sum(widths()) + len(_GAP) * (len(keep) - 1) <= limit:
+                break
+            index = next(i for i in keep if cols[i].key == key)
+            keep.remove(index)
+            dropped.append(key)
+    if limit and sum(widths()) + len(_GAP) * (len(keep) - 1) > limit:
+        cell_width = max(24, limit // 3)
+    while limit and cell_width > 16 and sum(widths()) + len(_GAP) * (len(keep) - 1) > limit:
+        cell_width -= 4  # still too wide with every optional column gone: wrap cells shorter
+    sizes = widths()
+    shown = [cols[i] for i in keep]
+
+    def lines(cells: list[str]) -> list[str]:
+        wrapped = [_wrap(cells[i], cell_width or 10**9) for i in keep]
+        out = []
+        for n in range(max(len(w) for w in wrapped)):
+            parts = [w[n] if n < len(w) else "" for w in wrapped]
+            out.append(
+                _GAP.join(
+                    p.ljust(size) if c.kind == "name" else p.rjust(size)
+                    for p, size, c in zip(parts, sizes, shown, strict=True)
+                ).rstrip()
+            )
+        return out
+
+    rule = _GAP.join("-" * size for size in sizes)
+    out = [title(summary), "", *lines(header), rule]
+    for row in body:
+        out += lines(row)
+    out.append(rule)
+    if not symbolic:  # symbolic totals are long sums: listed below instead of widening every column
+        out += [*lines(foot), ""]
+    else:
+        out.append("")
+    footer = [f"Total {label}: {value}" for label, value in total_lines(summary)]
+    if summary.shown:
+        footer.append(f"Rows: {summary.shown}; totals are of the whole network.")
+    if dropped:
+        footer.append(
+            f"Left out to fit {limit} columns: {', '.join(dropped)} (--columns all or --wide shows every column)."
+        )
+    footer += ["", *_notes_for(summary, {c.key for c in shown})]
+    for line in footer:  # long sums and sentences wrap at spaces, continued with an indent
+        out += textwrap.wrap(line, limit, subsequent_indent="  ", break_on_hyphens=False) if limit and line else [line]
     return "\n".join(out) + "\n"
