@@ -178,14 +178,7 @@ def write(text: str, out: Path | None, source: str) -> None:
     if out is None:
         click.echo(text, nl=False)
         return
-    src = Path(source)
-    if out.exists() and not out.is_file():
-        raise CnncalcError(f"-o {out} is not a regular file (a folder, pipe or device); choose a file")
-    if src.exists() and out.exists() and os.path.samefile(src, out):
-        raise CnncalcError(f"-o {out} is the input file; choose another output file")
-    directory = out.parent if str(out.parent) else Path(".")
-    if not directory.is_dir():
-        raise CnncalcError(f"-o {out}: the folder {directory} does not exist")
+    directory = _check_output(out, source)
     fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
@@ -194,6 +187,47 @@ def write(text: str, out: Path | None, source: str) -> None:
     except OSError as err:
         Path(tmp).unlink(missing_ok=True)
         raise CnncalcError(f"-o {out}: cannot write: {err.strerror}") from None
+
+
+def _check_output(out: Path, source: str) -> Path:
+    """The folder ``out`` goes in, once ``out`` is known to be a file cnncalc may write."""
+    src = Path(source)
+    if out.exists() and not out.is_file():
+        raise CnncalcError(f"-o {out} is not a regular file (a folder, pipe or device); choose a file")
+    if src.exists() and out.exists() and os.path.samefile(src, out):
+        raise CnncalcError(f"-o {out} is the input file; choose another output file")
+    directory = out.parent if str(out.parent) else Path(".")
+    if not directory.is_dir():
+        raise CnncalcError(f"-o {out}: the folder {directory} does not exist")
+    return directory
+
+
+def save_picture(make: Callable[[str], Any], out: Path, source: str) -> None:
+    """Let ``make(path)`` write a picture, then move it to ``out`` atomically (a failed drawing
+    leaves an existing file as it was)."""
+    if out.suffix.lower() not in (".png", ".svg", ".pdf"):
+        raise CnncalcError(f"-o {out}: pictures are .png, .svg or .pdf")
+    directory = _check_output(out, source)
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.stem}.", suffix=out.suffix, dir=directory)
+    os.close(fd)
+    try:
+        make(tmp)
+        os.replace(tmp, out)
+    except OSError as err:
+        raise CnncalcError(f"-o {out}: cannot write: {err.strerror}") from None
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    click.echo(f"wrote {out}")
+
+
+def _picture_path(out: Path | None, arch: Architecture, suffix: str) -> Path:
+    """``out``, or NAME{suffix} in the current folder when no -o is given (never over a file)."""
+    if out is not None:
+        return out
+    default = Path(Path(arch.source).stem if arch.source != "<string>" else arch.name).with_suffix(suffix)
+    if default.exists():
+        raise CnncalcError(f"{default} exists already; name the output with -o (it will then be replaced)")
+    return default
 
 
 def _columns(text: str | None) -> list[str] | None:
@@ -355,6 +389,97 @@ def verify(
     result = backend.verify(arch, dict(assignments), sizes, device=device)
     click.echo(result.render(fmt), nl=False)
     ctx.exit(0 if result.agrees else 1)
+
+
+_picture_output = click.option(
+    "-o",
+    "--output",
+    "out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The picture's file: .png (default, NAME.png here), .svg or .pdf; written atomically.",
+)
+
+
+@cli.command()
+@click.argument("file")
+@set_option
+@size_option
+@click.option("--depth", type=click.IntRange(min=1), help="Collapse blocks below this depth (a readable ResNet: 1).")
+@click.option("--hide", metavar="KINDS", help="Leave out layers of these kinds or families.")
+@click.option("--symbolic", is_flag=True, help="Label sizes symbolically (boxes drawn at the default sizes).")
+@_picture_output
+def draw(
+    file: str,
+    assignments: tuple[tuple[str, int], ...],
+    size: int | None,
+    depth: int | None,
+    hide: str | None,
+    symbolic: bool,
+    out: Path | None,
+) -> None:
+    """A picture of the network as the lecture figures draw it: each feature map a box sized by its
+    height, width and channels, labelled, left to right; branches and merges as a graph.
+
+    Needs matplotlib (pip install "cnncalc[plot]").
+
+    \b
+    Examples:
+      cnncalc draw vgg16 -o vgg16.svg
+      cnncalc draw resnet50 --depth 1 -o resnet50.pdf
+    """
+    from .render.draw import draw as draw_picture
+
+    arch = _load(file)
+    values = {**arch.square(size), **dict(assignments)} if size else dict(assignments)
+    summary = arch.summarize(symbolic=symbolic, **values)
+    if depth or hide:
+        summary = summary.view(depth=depth, hide=hide or ())
+    save_picture(lambda path: draw_picture(summary, path), _picture_path(out, arch, ".png"), arch.source)
+
+
+@cli.command()
+@click.argument("file")
+@set_option
+@size_option
+@click.option(
+    "--y",
+    "y",
+    type=click.Choice(["params", "macs", "activations", "rf"]),
+    default="params",
+    show_default=True,
+    help="What to plot per layer (rf: receptive field size against depth).",
+)
+@click.option("--depth", type=click.IntRange(min=1), help="One bar per block below this depth.")
+@click.option("--hide", metavar="KINDS", help="Leave out layers of these kinds or families.")
+@click.option("--log/--linear", "log", default=None, help="Log or linear axis [default: log when values span 1000x].")
+@_picture_output
+def plot(
+    file: str,
+    assignments: tuple[tuple[str, int], ...],
+    size: int | None,
+    y: str,
+    depth: int | None,
+    hide: str | None,
+    log: bool | None,
+    out: Path | None,
+) -> None:
+    """Per-layer (or per-block) bars of parameters, MACs or activations, or the receptive field
+    against depth. Needs matplotlib (pip install "cnncalc[plot]").
+
+    \b
+    Examples:
+      cnncalc plot vgg16 --y rf -o vgg16_rf.png
+      cnncalc plot resnet50 --y macs --depth 1 -o resnet50_macs.svg
+    """
+    from .render.draw import plot as plot_picture
+
+    arch = _load(file)
+    values = {**arch.square(size), **dict(assignments)} if size else dict(assignments)
+    summary = arch.summarize(symbolic=False, **values)
+    if depth or hide:
+        summary = summary.view(depth=depth, hide=hide or ())
+    path = _picture_path(out, arch, f"_{y}.png")
+    save_picture(lambda p: plot_picture(summary, y, p, log=log), path, arch.source)
 
 
 @cli.command("list")

@@ -94,35 +94,40 @@ def render(summary: Summary, columns: list[str] | None = None, *, width: int | N
     cell_width = 0  # no wrapping unless the table is too wide without it
     keep = list(range(len(cols)))
 
+    # Widths without wrapping, computed once (a table can have thousands of cells).
+    natural = [max(len(r[i]) for r in [header, *body, foot]) for i in range(len(cols))]
+
     def widths() -> list[int]:
-        return [max(len(x) for r in [header, *body, foot] for x in _wrap(r[i], cell_width or 10**9)) for i in keep]
+        if not cell_width:
+            return [natural[i] for i in keep]
+        return [max(len(x) for r in [header, *body, foot] for x in _wrap(r[i], cell_width)) for i in keep]
+
+    def total_width() -> int:
+        return sum(widths()) + len(_GAP) * (len(keep) - 1)
 
     dropped: list[str] = []
     if limit and not columns:
         for key in DROP_ORDER:
-            if sum(widths()) + len(_GAP) * (len(keep) - 1) <= limit:
+            if total_width() <= limit:
                 break
-            index = next(i for i in keep if cols[i].key == key)
-            keep.remove(index)
+            keep.remove(next(i for i in keep if cols[i].key == key))
             dropped.append(key)
-    if limit and sum(widths()) + len(_GAP) * (len(keep) - 1) > limit:
+    if limit and total_width() > limit:
         cell_width = max(24, limit // 3)
-    while limit and cell_width > 16 and sum(widths()) + len(_GAP) * (len(keep) - 1) > limit:
+    while limit and cell_width > 16 and total_width() > limit:
         cell_width -= 4  # still too wide with every optional column gone: wrap cells shorter
     sizes = widths()
     shown = [cols[i] for i in keep]
+    justify = [str.ljust if c.kind == "name" else str.rjust for c in shown]
 
     def lines(cells: list[str]) -> list[str]:
-        wrapped = [_wrap(cells[i], cell_width or 10**9) for i in keep]
+        if not cell_width:  # one line per row: the common case, kept cheap
+            return [_GAP.join([j(cells[i], n) for i, n, j in zip(keep, sizes, justify, strict=True)]).rstrip()]
+        wrapped = [_wrap(cells[i], cell_width) for i in keep]
         out = []
         for n in range(max(len(w) for w in wrapped)):
             parts = [w[n] if n < len(w) else "" for w in wrapped]
-            out.append(
-                _GAP.join(
-                    p.ljust(size) if c.kind == "name" else p.rjust(size)
-                    for p, size, c in zip(parts, sizes, shown, strict=True)
-                ).rstrip()
-            )
+            out.append(_GAP.join([j(p, size) for p, size, j in zip(parts, sizes, justify, strict=True)]).rstrip())
         return out
 
     rule = _GAP.join("-" * size for size in sizes)
