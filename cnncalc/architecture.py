@@ -144,6 +144,19 @@ class Architecture:
         result: Verification = torch_backend().verify(self, values or None, sizes, device=device)
         return result
 
+    def _default_summary(self) -> Summary:
+        """The summary a notebook shows: at the defaults, symbolic where a symbol has none."""
+        return self.summarize(symbolic=bool(self.symbol_names - set(self.defaults)))
+
+    def _repr_html_(self) -> str:
+        return self._default_summary()._repr_html_()
+
+    def _repr_markdown_(self) -> str:
+        return self._default_summary()._repr_markdown_()
+
+    def _repr_latex_(self) -> str:
+        return self._default_summary()._repr_latex_()
+
     def __repr__(self) -> str:
         shape = "[" + ", ".join(str(v) for v in self.input) + "]"
         defaults = ", ".join(f"{k}={v}" for k, v in sorted(self.defaults.items()))

@@ -260,6 +260,11 @@ class Summary:
 
         return fragment(self)
 
+    def _repr_latex_(self) -> str:
+        from .render.notebook import latex_array
+
+        return latex_array(self)
+
     def to_dict(self) -> dict[str, Any]:
         """The JSON contract as Python data: ints, floats and sympy-syntax strings."""
         from .render.json import to_data
