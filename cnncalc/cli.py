@@ -151,7 +151,13 @@ def output_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 #: The options each format takes, as the CLI's flags set them (flags left at their defaults pass nothing).
-_OPTIONS = {"text": {"wide"}, "csv": {"notes"}, "markdown": {"notes"}, "latex": {"notes", "caption", "fit"}}
+_OPTIONS = {
+    "text": {"wide"},
+    "csv": {"notes"},
+    "markdown": {"notes"},
+    "latex": {"notes", "caption", "fit"},
+    "html": set(),
+}
 
 
 def format_options(fmt: str, *, wide: bool, notes: bool, caption: bool, fit: str | None) -> dict[str, Any]:
@@ -306,7 +312,29 @@ def summarize(
     if depth or hide or only:
         summary = summary.view(depth=depth, hide=hide or (), only=only or ())
     options = format_options(fmt, wide=wide, notes=notes, caption=caption, fit=fit)
+    if fmt == "html":
+        options["diagram_svg"] = diagram_svg(summary)
     write(render(summary, fmt, _columns(columns), **options), out, arch.source)
+
+
+#: Above this many rows an HTML page's diagram shows blocks (depth 1) rather than every layer.
+DIAGRAM_ROWS = 60
+
+
+def diagram_svg(summary: Any) -> str | None:
+    """The network's drawing as SVG text for an HTML page, or None without matplotlib (the page
+    then has no diagram; nothing else changes)."""
+    try:
+        import matplotlib  # noqa: F401 - only asking whether it is there
+    except ImportError:
+        return None
+    from .render.draw import draw as draw_picture
+
+    shown = summary.view(depth=1) if len(summary.rows) > DIAGRAM_ROWS and not summary.shown else summary
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "diagram.svg"
+        draw_picture(shown, path)
+        return path.read_text(encoding="utf-8")
 
 
 @cli.command()

@@ -17,7 +17,7 @@ from cnncalc.render import FORMATS
 from .conftest import ARCHITECTURES, ROOT, run
 
 GOLDEN = Path(__file__).parent / "golden"
-EXT = {"text": "txt", "markdown": "md", "latex": "tex", "csv": "csv", "json": "json"}
+EXT = {"text": "txt", "markdown": "md", "latex": "tex", "csv": "csv", "json": "json", "html": "html"}
 CASES = [("lenet5", False, fmt) for fmt in FORMATS] + [
     ("alexnet2012", False, "text"),
     ("vgg16", True, "json"),
