@@ -416,8 +416,8 @@ def to_text(value: Any, display: bool = False) -> str:
 
 
 def shape_text(shape: tuple[Any, ...]) -> str:
-    """[64, 224, 224] as text, symbols in sympy syntax."""
-    return "[" + ", ".join(to_text(v) for v in shape) + "]"
+    """[64, 224, 224] as text for messages, symbols as people read them (ceil(H/2))."""
+    return "[" + ", ".join(to_text(v, display=True) for v in shape) + "]"
 
 
 def to_latex(value: Any) -> str:

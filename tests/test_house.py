@@ -7,8 +7,8 @@ in test_torch.py), and ruff, ruff format and mypy --strict pass on the package.
 from __future__ import annotations
 
 import ast
+import importlib.util
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -39,6 +39,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("cnncalc.verify",),
     ("cnncalc.backends",),
     ("cnncalc.architecture",),
+    ("cnncalc.cli_io",),
     ("cnncalc", "cnncalc.cli", "cnncalc.__main__"),
 )
 #: Modules over this many lines need splitting ("readable in one sitting").
@@ -196,10 +197,12 @@ def test_every_kind_is_in_the_json_schema_the_readme_and_the_property_tests() ->
 
 
 def _tool(*command: str) -> subprocess.CompletedProcess[str]:
-    if shutil.which(command[0]) is None and not (Path(sys.executable).parent / command[0]).exists():
+    """``python -m TOOL ...`` with this interpreter (no dependence on PATH)."""
+    if importlib.util.find_spec(command[0]) is None:
         pytest.fail(f"{command[0]} is not installed: pip install '.[test]' installs it")
-    exe = shutil.which(command[0]) or str(Path(sys.executable).parent / command[0])
-    return subprocess.run([exe, *command[1:]], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", *command], cwd=ROOT, capture_output=True, text=True, timeout=600, check=False
+    )
 
 
 def test_ruff_check_and_format() -> None:

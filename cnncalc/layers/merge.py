@@ -31,7 +31,7 @@ def _broadcast(xs: list[Shape], kind: str) -> Shape:
                 shapes = " and ".join(shape_text(x) for x in xs)
                 cond = ""
                 if not (isinstance(v, int) and isinstance(big[0], int)):
-                    cond = f" (they agree only where {to_text(big[0])} = {to_text(v)})"
+                    cond = f" (they agree only where {to_text(big[0], True)} = {to_text(v, True)})"
                 raise ShapeError(f"{kind}: the shapes {shapes} differ in axis {axis}{cond}")
         out.append(big[0])
     return tuple(out)
@@ -74,7 +74,7 @@ class Concat(Layer):
         for x in xs[1:]:
             if len(x) != len(first) or not all(equal(a, b) for a, b in zip(x[1:], first[1:], strict=True)):
                 conds = [
-                    f"{to_text(a)} = {to_text(b)}"
+                    f"{to_text(a, True)} = {to_text(b, True)}"
                     for a, b in zip(first[1:], x[1:], strict=False)
                     if not equal(a, b) and not (isinstance(a, int) and isinstance(b, int))
                 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 import textwrap
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..symbolic import is_symbolic
 from .table import cell_text, select, texts, title, total_cells, total_lines
@@ -78,6 +78,37 @@ def _notes_for(summary: Summary, keys: set[str]) -> list[str]:
     return chosen + list(extra if keys & {"rf", "jump", "start"} else ())
 
 
+def _fit(
+    table: list[list[str]], cols: tuple[Any, ...], limit: int, chosen: bool
+) -> tuple[list[int], list[str], int, list[int]]:
+    """Which columns to keep (by index), which were dropped (keys), the width at which cells wrap
+    (0: none) and the columns' widths, for a table of ``table``'s cells within ``limit`` columns."""
+    keep = list(range(len(cols)))
+    cell_width = 0  # no wrapping unless the table is too wide without it
+    natural = [max(len(r[i]) for r in table) for i in keep]  # computed once: a table has thousands of cells
+
+    def widths() -> list[int]:
+        if not cell_width:
+            return [natural[i] for i in keep]
+        return [max(len(x) for r in table for x in _wrap(r[i], cell_width)) for i in keep]
+
+    def total_width() -> int:
+        return sum(widths()) + len(_GAP) * (len(keep) - 1)
+
+    dropped: list[str] = []
+    if limit and not chosen:
+        for key in DROP_ORDER:
+            if total_width() <= limit:
+                break
+            keep.remove(next(i for i in keep if cols[i].key == key))
+            dropped.append(key)
+    if limit and total_width() > limit:
+        cell_width = max(24, limit // 3)
+    while limit and cell_width > 16 and total_width() > limit:
+        cell_width -= 4  # still too wide with every optional column gone: wrap cells shorter
+    return keep, dropped, cell_width, widths()
+
+
 def render(summary: Summary, columns: list[str] | None = None, *, width: int | None = None) -> str:
     """The summary as an aligned text table that fits ``width`` (the terminal's by default; 0:
     no limit): columns are dropped in :data:`DROP_ORDER` unless chosen with ``columns``, long
@@ -91,32 +122,7 @@ def render(summary: Summary, columns: list[str] | None = None, *, width: int | N
     foot = [""] * len(cols) if symbolic else [cell_text(v, c.kind) or "" for v, c in zip(totals, cols, strict=True)]
     if not symbolic:
         foot[0] = "total"
-    cell_width = 0  # no wrapping unless the table is too wide without it
-    keep = list(range(len(cols)))
-
-    # Widths without wrapping, computed once (a table can have thousands of cells).
-    natural = [max(len(r[i]) for r in [header, *body, foot]) for i in range(len(cols))]
-
-    def widths() -> list[int]:
-        if not cell_width:
-            return [natural[i] for i in keep]
-        return [max(len(x) for r in [header, *body, foot] for x in _wrap(r[i], cell_width)) for i in keep]
-
-    def total_width() -> int:
-        return sum(widths()) + len(_GAP) * (len(keep) - 1)
-
-    dropped: list[str] = []
-    if limit and not columns:
-        for key in DROP_ORDER:
-            if total_width() <= limit:
-                break
-            keep.remove(next(i for i in keep if cols[i].key == key))
-            dropped.append(key)
-    if limit and total_width() > limit:
-        cell_width = max(24, limit // 3)
-    while limit and cell_width > 16 and total_width() > limit:
-        cell_width -= 4  # still too wide with every optional column gone: wrap cells shorter
-    sizes = widths()
+    keep, dropped, cell_width, sizes = _fit([header, *body, foot], cols, limit, chosen=bool(columns))
     shown = [cols[i] for i in keep]
     justify = [str.ljust if c.kind == "name" else str.rjust for c in shown]
 
