@@ -80,6 +80,7 @@ def summarize(
     only: str | None,
     notes: bool,
     caption: bool,
+    latex_as: str | None,
     fit: str | None,
     out: Path | None,
 ) -> None:
@@ -97,7 +98,7 @@ def summarize(
     summary = arch.summarize(symbolic=symbolic, **values)
     if depth or hide or only:
         summary = summary.view(depth=depth, hide=hide or (), only=only or ())
-    options = format_options(fmt, wide=wide, notes=notes, caption=caption, fit=fit)
+    options = format_options(fmt, wide=wide, notes=notes, caption=caption, fit=fit, latex_as=latex_as)
     if fmt == "html":
         options["diagram_svg"] = diagram_svg(summary)
     write(render(summary, fmt, _columns(columns), **options), out, arch.source)

@@ -129,6 +129,12 @@ def output_options(command: Callable[..., Any]) -> Callable[..., Any]:
     )
     @click.option("--caption/--no-caption", default=True, help="LaTeX: with or without the caption (title and totals).")
     @click.option(
+        "--latex",
+        "latex_as",
+        type=click.Choice(["table", "beamer", "document", "beamer-document"]),
+        help="LaTeX: a table for an article (default), a beamer frame, or a whole compilable document of either.",
+    )
+    @click.option(
         "--fit",
         type=click.Choice(["resizebox", "tabularx", "none"]),
         help="LaTeX: fit the page width by scaling the table (resizebox) or wrapping names (tabularx).",
@@ -152,19 +158,24 @@ _OPTIONS = {
     "text": {"wide"},
     "csv": {"notes"},
     "markdown": {"notes"},
-    "latex": {"notes", "caption", "fit"},
+    "latex": {"notes", "caption", "fit", "latex"},
     "html": set(),
 }
 
 
-def format_options(fmt: str, *, wide: bool, notes: bool, caption: bool, fit: str | None) -> dict[str, Any]:
+def format_options(
+    fmt: str, *, wide: bool, notes: bool, caption: bool, fit: str | None, latex_as: str | None = None
+) -> dict[str, Any]:
     """The renderer's options for the flags given, or an error naming a flag the format ignores."""
-    given = {"wide": wide, "notes": not notes, "caption": not caption, "fit": fit is not None}
+    given = {"wide": wide, "notes": not notes, "caption": not caption, "fit": fit is not None, "latex": bool(latex_as)}
     wrong = [k for k, v in given.items() if v and k not in _OPTIONS.get(fmt, set())]
     if wrong:
-        flag = {"wide": "--wide", "notes": "--no-notes", "caption": "--no-caption", "fit": "--fit"}[wrong[0]]
-        raise CnncalcError(f"{flag} does not apply to --format {fmt}")
+        flag = {"wide": "--wide", "notes": "--no-notes", "caption": "--no-caption", "fit": "--fit", "latex": "--latex"}
+        raise CnncalcError(f"{flag[wrong[0]]} does not apply to --format {fmt}")
     options: dict[str, Any] = {}
+    if latex_as:
+        options["kind"] = "beamer" if latex_as.startswith("beamer") else "article"
+        options["standalone"] = latex_as.endswith("document")
     if wide:
         options["width"] = 0
     if not notes:
