@@ -186,13 +186,20 @@ def evaluate(net: Network, values: dict[str, int], symbolic: bool) -> Summary:
                 regular = type(effect) is Window and type(rf) is tuple
                 rf = window(rf, effect) if regular else step(rf, effect)  # type: ignore[arg-type]
         else:
-            ins = tuple(network_input if i < 0 else shapes[i] for i in inputs)
+            # Merges read two inputs nearly always: unrolled (a generator costs a frame per item).
+            if len(inputs) == 2:
+                a, b = inputs
+                ins = (network_input if a < 0 else shapes[a], network_input if b < 0 else shapes[b])
+                inputs_rf = [input_rf if a < 0 else fields[a], input_rf if b < 0 else fields[b]]
+            else:
+                ins = tuple([network_input if i < 0 else shapes[i] for i in inputs])
+                inputs_rf = [input_rf if i < 0 else fields[i] for i in inputs]
             x = ins[0]
             key = (id(node.layer), ins, scoped[1])
             measured = done.get(key)
             if measured is None:
                 measured = done[key] = measure(node, ins, scoped[0])
-            rf = step(receptive.merge([input_rf if i < 0 else fields[i] for i in inputs], ins), measured[0])
+            rf = step(receptive.merge(inputs_rf, ins), measured[0])
         if rf is not previous_rf:  # layers that keep the field share the object
             previous_rf = rf
             if type(rf) is tuple:  # regular: made here, a row of a named tuple without its __new__

@@ -14,7 +14,6 @@ positive integer n, so a chain of any depth stays one ``floor((H + A)/S)``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any, Union
 
@@ -123,12 +122,14 @@ def simplify_integer(value: Any) -> Value:
     return value
 
 
-@dataclass(frozen=True, slots=True)
 class Env:
-    """What names mean in one evaluation: ``values`` given, the rest symbols (``symbolic``) or errors."""
+    """What names mean in one evaluation: ``values`` given, the rest symbols (``symbolic``) or
+    errors. Read-only by convention (a plain class: cheaper to define at start-up than a dataclass)."""
 
-    values: dict[str, int]
-    symbolic: bool
+    __slots__ = ("symbolic", "values")
+
+    def __init__(self, values: dict[str, Any], symbolic: bool) -> None:
+        self.values, self.symbolic = values, symbolic
 
     def resolve(self, value: int | str | Expr) -> Value:
         """The value of a field: an int as it is, an :class:`Expr` (or expression text) evaluated."""
