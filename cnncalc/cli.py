@@ -254,6 +254,52 @@ def plot(
     save_picture(lambda p: plot_picture(summary, y, p, log=log), path, arch.source)
 
 
+@cli.command()
+@click.argument("files", nargs=-1, required=True)
+@set_option
+@size_option
+@click.option("--symbolic", is_flag=True, help="Compare in closed form (differences as formulas).")
+@click.option("--depth", type=click.IntRange(min=1), help="Match blocks below this depth instead of layers.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "markdown", "json"]),
+    default="text",
+    show_default=True,
+    help="Output format.",
+)
+def compare(
+    files: tuple[str, ...],
+    assignments: tuple[tuple[str, int], ...],
+    size: int | None,
+    symbolic: bool,
+    depth: int | None,
+    fmt: str,
+) -> None:
+    """Compare two or more networks: totals side by side with differences and ratios against the
+    first, and the layers (or blocks, with --depth) added, removed or changed, matched by name.
+
+    \b
+    Examples:
+      cnncalc compare vgg16 vgg16_bn
+      cnncalc compare resnet50 resnext50_32x4d wide_resnet50_2 --depth 1
+      cnncalc compare vgg16 vgg16_bn --symbolic
+    """
+    from .comparison import compare as compare_summaries
+    from .comparison import render as render_comparison
+
+    if len(files) < 2:
+        raise CnncalcError("compare needs two or more networks")
+    summaries = []
+    for file in files:
+        arch = _load(file)
+        given = {k: v for k, v in assignments if k in arch.symbol_names}  # a symbol one network lacks is not an error
+        values = {**arch.square(size), **given} if size else given
+        summary = arch.summarize(symbolic=symbolic, **values)
+        summaries.append(summary.view(depth=depth) if depth else summary)
+    click.echo(render_comparison(compare_summaries(summaries), fmt), nl=False)
+
+
 @cli.command("list")
 def list_() -> None:
     """The bundled architectures, with parameters and MACs at their default input."""

@@ -37,6 +37,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("cnncalc.report",),
     ("cnncalc.evaluate",),
     ("cnncalc.verify",),
+    ("cnncalc.comparison",),
     ("cnncalc.backends",),
     ("cnncalc.architecture",),
     ("cnncalc.cli_io",),
