@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 from .errors import CnncalcError
 from .layers import AXES
 from .receptive import ReceptiveField
-from .symbolic import Value, expand, free_symbols, replace_symbols, substitute, total
+from .symbolic import Value, expand, free_symbols, replace_symbols, substitute, to_text, total
 
 #: What every number counts; printed with every summary, in every format (for a 2-D network; see
 #: :func:`conventions` for the others).
@@ -239,7 +239,11 @@ class Summary:
 
         t = self.total
         params = f"{t.params:,}" if type(t.params) is int else str(t.params)
-        macs = si(t.macs) + " MACs" if type(t.macs) is int else f"{t.macs} MACs"
+        if type(t.macs) is int:
+            macs = si(t.macs) + " MACs"
+        else:  # a closed form can run to hundreds of characters: named, not printed, in a repr
+            text = to_text(t.macs, display=True)
+            macs = f"{text} MACs" if len(text) <= 40 else "MACs in closed form"
         at = _values_text(self.values)
         tail = f" at {at}" if at else ""
         free = self.symbols
