@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from .architecture import Architecture, bundled, load
@@ -17,15 +18,29 @@ from .report import LayerRow, ReceptiveField, Summary, Totals
 __version__ = "0.2.0"
 
 
-def compare(*archs: Architecture | str, symbolic: bool = False, depth: int | None = None, **values: int) -> Any:
+def compare(
+    *archs: Architecture | str,
+    symbolic: bool = False,
+    depth: int | None = None,
+    size: int | None = None,
+    given: Mapping[str, int] | None = None,
+    **values: int,
+) -> Any:
     """Two or more networks (architectures or bundled names) side by side: a
-    :class:`cnncalc.comparison.Comparison` of their totals and their layers matched by name."""
+    :class:`cnncalc.comparison.Comparison` of their totals and their layers (blocks below ``depth``)
+    matched by name. ``values`` (or ``given``, a mapping) and ``size`` go to every network that has
+    the symbol."""
     from .comparison import compare as compare_summaries
 
     loaded = [a if isinstance(a, Architecture) else load(a) for a in archs]
+    everything = {**(given or {}), **values}
+    unknown = sorted(set(everything) - set().union(*(a.symbol_names for a in loaded)))
+    if unknown:
+        raise CnncalcError(f"no network compared has a symbol {unknown[0]!r}")
     summaries = []
     for arch in loaded:
-        summary = arch.summarize(symbolic=symbolic, **{k: v for k, v in values.items() if k in arch.symbol_names})
+        mine = {k: v for k, v in everything.items() if k in arch.symbol_names}  # one network may lack a symbol
+        summary = arch.summarize(mine, symbolic=symbolic, size=size)
         summaries.append(summary.view(depth=depth) if depth else summary)
     return compare_summaries(summaries)
 

@@ -122,15 +122,23 @@ class Architecture:
         """Where ``path`` (e.g. ``("layers", 3, "conv2d", "padding")``) stands, or its nearest parent."""
         return self._network.where.location(*path)
 
-    def summarize(self, *, symbolic: bool = False, size: int | None = None, **values: int) -> Summary:
+    def summarize(
+        self,
+        given: Mapping[str, int] | None = None,
+        /,
+        *,
+        symbolic: bool = False,
+        size: int | None = None,
+        **values: int,
+    ) -> Summary:
         """Per-layer shapes, parameters, MACs, activations and receptive fields, with totals.
 
         Numeric (default): symbols take ``values``, else their defaults; every result is an int.
         ``symbolic=True``: symbols without a value in ``values`` stay symbols (sympy expressions).
-        ``size``: every spatial size of the input (``size=224`` is ``H=224, W=224``).
+        ``size``: every spatial size of the input (``size=224`` is ``H=224, W=224``). ``given``: values
+        as a mapping, for symbols named like this method's own arguments (a symbol called ``size``).
         """
-        if size is not None:
-            values = {**self.square(size), **values}
+        values = {**(self.square(size) if size is not None else {}), **(given or {}), **values}
         with _collector_paused():
             return evaluate(self._network, values, symbolic)
 

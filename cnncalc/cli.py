@@ -28,7 +28,23 @@ from .cli_io import (
 )
 from .errors import CnncalcError
 from .render import render
+from .report import Summary
 from .spec import not_found
+
+
+def _summary(
+    arch: Architecture,
+    assignments: tuple[tuple[str, int], ...],
+    size: int | None,
+    symbolic: bool,
+    *,
+    depth: int | None = None,
+    hide: str | None = None,
+    only: str | None = None,
+) -> Summary:
+    """The summary the options ask for: --set values over --size, then the view, if any."""
+    summary = arch.summarize(dict(assignments), symbolic=symbolic, size=size)  # a mapping: any symbol name
+    return summary.view(depth=depth, hide=hide or (), only=only or ()) if depth or hide or only else summary
 
 
 def _columns(text: str | None) -> list[str] | None:
@@ -94,10 +110,7 @@ def summarize(
       cnncalc summarize my_net.yaml --set H=512 --set W=384 --format json
     """
     arch = _load(file)
-    values = {**arch.square(size), **dict(assignments)} if size else dict(assignments)
-    summary = arch.summarize(symbolic=symbolic, **values)
-    if depth or hide or only:
-        summary = summary.view(depth=depth, hide=hide or (), only=only or ())
+    summary = _summary(arch, assignments, size, symbolic, depth=depth, hide=hide, only=only)
     options = format_options(fmt, wide=wide, notes=notes, caption=caption, fit=fit, latex_as=latex_as)
     if fmt == "html":
         options["diagram_svg"] = diagram_svg(summary)
@@ -202,10 +215,7 @@ def draw(
     from .render.draw import draw as draw_picture
 
     arch = _load(file)
-    values = {**arch.square(size), **dict(assignments)} if size else dict(assignments)
-    summary = arch.summarize(symbolic=symbolic, **values)
-    if depth or hide:
-        summary = summary.view(depth=depth, hide=hide or ())
+    summary = _summary(arch, assignments, size, symbolic, depth=depth, hide=hide)
     save_picture(lambda path: draw_picture(summary, path), picture_path(out, arch, ".png"), arch.source)
 
 
@@ -246,10 +256,7 @@ def plot(
     from .render.draw import plot as plot_picture
 
     arch = _load(file)
-    values = {**arch.square(size), **dict(assignments)} if size else dict(assignments)
-    summary = arch.summarize(symbolic=False, **values)
-    if depth or hide:
-        summary = summary.view(depth=depth, hide=hide or ())
+    summary = _summary(arch, assignments, size, False, depth=depth, hide=hide)
     path = picture_path(out, arch, f"_{y}.png")
     save_picture(lambda p: plot_picture(summary, y, p, log=log), path, arch.source)
 
@@ -285,19 +292,15 @@ def compare(
       cnncalc compare resnet50 resnext50_32x4d wide_resnet50_2 --depth 1
       cnncalc compare vgg16 vgg16_bn --symbolic
     """
-    from .comparison import compare as compare_summaries
+    from . import compare as compare_networks
     from .comparison import render as render_comparison
 
     if len(files) < 2:
         raise CnncalcError("compare needs two or more networks")
-    summaries = []
-    for file in files:
-        arch = _load(file)
-        given = {k: v for k, v in assignments if k in arch.symbol_names}  # a symbol one network lacks is not an error
-        values = {**arch.square(size), **given} if size else given
-        summary = arch.summarize(symbolic=symbolic, **values)
-        summaries.append(summary.view(depth=depth) if depth else summary)
-    click.echo(render_comparison(compare_summaries(summaries), fmt), nl=False)
+    comparison = compare_networks(
+        *(_load(f) for f in files), symbolic=symbolic, depth=depth, size=size, given=dict(assignments)
+    )
+    click.echo(render_comparison(comparison, fmt), nl=False)
 
 
 @cli.command("list")

@@ -113,7 +113,7 @@ def _settle(axes: list[grids.Grid | None], aligned: bool) -> State:
     known = [g for g in axes if g is not None]
     if len(known) < len(axes):
         return None
-    if any(all(gm.field(g, i) is None for i in range(g.period)) for g in known):
+    if any(gm.size(g) == 0 for g in known):
         return None  # no output sees any input (a transposed conv's gaps, then a stride): no field
     if all(gm.is_regular(g) for g in known):
         return (

@@ -5,6 +5,7 @@ form, layers matched by name."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -44,3 +45,18 @@ def test_compare_cli_in_every_format() -> None:
     assert one.exit_code == 2 and "two or more networks" in one.stderr
     with pytest.raises(CnncalcError, match="two or more"):
         cnncalc.compare("vgg16")
+
+
+def test_a_symbol_no_network_has_is_an_error() -> None:
+    result = run("compare", "vgg16", "vgg16_bn", "--set", "HH=3")
+    assert result.exit_code == 2 and result.stderr == "cnncalc: error: no network compared has a symbol 'HH'\n"
+
+
+def test_a_symbol_named_like_an_option_is_a_symbol(tmp_path: Path) -> None:
+    # summarize's own keywords (size, symbolic) cannot hide a symbol given as a mapping or with --set:
+    # a 3x3 conv on 5x5 gives 3x3 ((5 - 3) + 1).
+    text = "input: [3, size, size]\nsymbols: {size: 8}\nlayers:\n  - conv2d: {out_channels: 2, kernel_size: 3}\n"
+    path = tmp_path / "net.yaml"
+    path.write_text(text)
+    assert cnncalc.load(path).summarize({"size": 5}).rows[0].output == (2, 3, 3)
+    assert "2x3x3" in run("summarize", str(path), "--set", "size=5", "--columns", "name,output").stdout
