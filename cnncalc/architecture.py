@@ -114,7 +114,8 @@ class Architecture:
         names = [v.tree[1] for v in self.input[1:] if getattr(v, "tree", ("",))[0] == "name"]
         if not names:
             raise CnncalcError(
-                f"{self.name}'s input {list(map(str, self.input))} has no spatial size symbol for size to set"
+                f"input [{', '.join(map(str, self.input))}] has no spatial size symbol for --size to set",
+                location=self.location("input"),
             )
         return dict.fromkeys(names, size)
 

@@ -54,7 +54,9 @@ def _wrap(text: str, width: int) -> list[str]:
     pieces, depth, start = [], 0, 0
     for i, ch in enumerate(text):
         depth += (ch == "(") - (ch == ")")
-        if depth == 0 and (ch in "*x" or (ch == " " and text[i - 1 : i] in ("+", "-"))):
+        # A shape's "x" only after ")": an x inside a name (Max, a symbol x) is no separator.
+        after_factor = ch == "x" and text[i - 1 : i] == ")"
+        if depth == 0 and (ch == "*" or after_factor or (ch == " " and text[i - 1 : i] in ("+", "-"))):
             pieces.append(text[start : i + 1])
             start = i + 1
     pieces.append(text[start:])
