@@ -11,7 +11,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import Location, SchemaError
+from .constraints import Constraints, constraints
+from .errors import CnncalcError, Location, SchemaError, ShapeError
 from .evaluate import evaluate
 from .layers import Layer
 from .network import Network, Node, network
@@ -39,11 +40,12 @@ class Architecture:
     ``summarize(symbolic=True)`` keeps every symbol without a given value as a symbol.
     """
 
-    __slots__ = ("_header", "_network")
+    __slots__ = ("_constraints", "_header", "_network")
 
     def __init__(self, header: Header, net: Network) -> None:
         self._header = header
         self._network = net
+        self._constraints: Constraints | None = None
 
     @property
     def name(self) -> str:
@@ -141,7 +143,27 @@ class Architecture:
         """
         values = {**(self.square(size) if size is not None else {}), **(given or {}), **values}
         with _collector_paused():
-            return evaluate(self._network, values, symbolic)
+            try:
+                return evaluate(self._network, values, symbolic)
+            except ShapeError as err:
+                raise self._explained(err, values) from None
+
+    def constraints(self) -> Constraints:
+        """The exact valid values of every symbol, and the layers that impose them (computed once):
+        ``.describe("H")`` -> "H >= 63", ``.minimum("H")``, ``.valid(H=50)``, ``.why(H=50)``,
+        ``.render("text" | "markdown" | "json")``."""
+        if self._constraints is None:
+            self._constraints = constraints(self._network)
+        return self._constraints
+
+    def _explained(self, err: ShapeError, values: Mapping[str, int]) -> ShapeError:
+        """``err`` with the condition the values break, when they break one ("H=50: AlexNet needs
+        H >= 63 (because of pool3 ...)")."""
+        try:
+            why = self.constraints().why(**{**self.defaults, **values})
+        except CnncalcError:  # the network is broken for every value: the error says enough
+            return err
+        return err.noted(why) if why else err
 
     def verify(self, sizes: Sequence[int] | None = None, *, device: str = "auto", **values: int) -> Verification:
         """Build this network in PyTorch and compare every layer's shape, parameters and MACs with

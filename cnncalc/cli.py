@@ -26,6 +26,7 @@ from .cli_io import (
     size_option,
     write,
 )
+from .constraints import Constraints
 from .errors import CnncalcError
 from .render import render
 from .report import Summary
@@ -129,6 +130,56 @@ def validate(file: str) -> None:
     arch.summarize(symbolic=bool(missing))
     where = "symbolically" if missing else "at the default values"
     click.echo(f"{arch.source}: ok ({arch.name}, {len(arch.nodes)} layers, shapes checked {where})")
+    limits = arch.constraints()
+    if limits.sets:
+        click.echo("valid values: " + "; ".join(_limit(limits, n) for n in limits.sets))
+
+
+def _limit(limits: Constraints, name: str) -> str:
+    """``H >= 63 (pool3)``: one symbol's valid values and the layers that impose them."""
+    layers = ", ".join(dict.fromkeys(r.layer for r in limits.reasons[name] if r.kind != "declared"))
+    declared = " (declared)" if name in limits.declared and not layers else ""
+    return limits.describe(name) + (f" ({layers})" if layers else declared)
+
+
+@cli.command()
+@click.argument("file")
+@set_option
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "markdown", "json"]),
+    default="text",
+    show_default=True,
+    help="Output format.",
+)
+def constraints(file: str, assignments: tuple[tuple[str, int], ...], fmt: str) -> None:
+    """The valid values of every symbol of FILE, exactly, and the layers that impose them.
+
+    Every output size must be at least 1, merged sizes must agree, channels must divide into groups:
+    each rule is solved exactly (a bound, a residue class or a finite set). With --set, also says
+    whether those values are valid, and why not (exit code 1 when they are not).
+
+    \b
+    Examples:
+      cnncalc constraints alexnet
+      cnncalc constraints unet --format json
+      cnncalc constraints alexnet --set H=50 --set W=50
+    """
+    arch = _load(file)
+    limits = arch.constraints()
+    given = dict(assignments)
+    for name in given:
+        if name not in arch.symbol_names:
+            choices = ", ".join(sorted(arch.symbol_names)) or "none"
+            raise CnncalcError(f"{arch.name} has no symbol {name!r} (its symbols: {choices})", location=arch.location())
+    click.echo(limits.render(fmt), nl=False)
+    if given and fmt != "json":
+        why = limits.why(**given)
+        shown = ", ".join(f"{k}={v}" for k, v in given.items())
+        click.echo(f"\n{shown}: " + (f"invalid: {why}" if why else "valid"))
+    if given and not limits.valid(**given):
+        raise SystemExit(1)
 
 
 @cli.command()
@@ -306,14 +357,37 @@ def compare(
 @cli.command("list")
 def list_() -> None:
     """The bundled architectures, with parameters and MACs at their default input."""
-    rows = []
+    head = ("file", "network", "params", "MACs", "min size")
+    rows, notes = [], []
     for name, path in bundled().items():
         arch = load(path)
         total = arch.summarize().total
-        rows.append((name, arch.name, f"{total.params:,}", f"{total.macs / 1e9:.2f} G"))
-    widths = [max(len(r[i]) for r in [("file", "network", "params", "MACs"), *rows]) for i in range(4)]
-    for r in [("file", "network", "params", "MACs"), *rows]:
-        click.echo(f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:>{widths[2]}}  {r[3]:>{widths[3]}}")
+        smallest = _smallest(arch)
+        rows.append((name, arch.name, f"{total.params:,}", f"{total.macs / 1e9:.2f} G", smallest))
+        if smallest.endswith("*"):
+            notes.append(f"* {name}: {_smallest(arch, side_branches=True)} with its side branches (training only)")
+    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
+    for r in [head, *rows]:
+        cells = [
+            r[0].ljust(widths[0]),
+            r[1].ljust(widths[1]),
+            *(c.rjust(w) for c, w in zip(r[2:], widths[2:], strict=True)),
+        ]
+        click.echo("  ".join(cells))
+    for note in notes:
+        click.echo(note)
+
+
+def _smallest(arch: Architecture, side_branches: bool = False) -> str:
+    """The smallest n valid for every spatial size of the input at once ("63"), marked "*" where
+    side branches need more; "-" if there is none."""
+    from .verify import spatial_symbols
+
+    limits = arch.constraints()
+    n, full = limits.smallest(spatial_symbols(arch), side_branches), limits.smallest(spatial_symbols(arch))
+    if n is None:
+        return "-"
+    return f"{n}*" if n != full else str(n)
 
 
 @cli.command()

@@ -11,7 +11,7 @@ once, so every message a user sees has the same shape:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Self
+from typing import Any, NamedTuple, Self
 
 #: A path into the YAML document: mapping keys and list indices (``("layers", 3, "conv2d", "padding")``).
 YamlPath = tuple[str | int, ...]
@@ -82,6 +82,13 @@ class CnncalcError(Exception):
         moved.args = (moved._format(),)
         return moved
 
+    def noted(self, text: str) -> Self:
+        """A copy with ``text`` added to the reason (after a semicolon)."""
+        moved = self.relocated()
+        moved.reason = f"{self.reason}; {text}"
+        moved.args = (moved._format(),)
+        return moved
+
 
 class SchemaError(CnncalcError):
     """The file is not a valid architecture: YAML syntax, unknown kind or field, wrong type."""
@@ -95,4 +102,68 @@ class ShapeError(CnncalcError):
     """A layer cannot take the shape it receives (kernel larger than input, channel mismatch...)."""
 
 
-__all__ = ["CnncalcError", "ExpressionError", "Location", "SchemaError", "ShapeError", "YamlPath"]
+# --- conditions ----------------------------------------------------------------------------------
+# Where numbers break a rule a layer raises ShapeError; where the numbers are symbols the rule is a
+# condition on them. cnncalc.constraints collects these from one symbolic evaluation: the rules note
+# them here (a no-op unless a collection is under way) and go on as if they held.
+
+
+class Condition(NamedTuple):
+    """A rule on symbolic sizes: ``value >= 0`` (``relation`` "ge") or ``value == 0`` ("eq");
+    ``what`` says which rule, ``path`` the field at fault; ``where`` is set by the evaluation (the
+    node and its inputs)."""
+
+    relation: str
+    value: Any
+    what: str
+    path: YamlPath
+    where: Any
+
+
+class Collector:
+    """The conditions noted while it is active (``with Collector() as c:``); ``where`` is the
+    current layer, set by the evaluation."""
+
+    __slots__ = ("conditions", "where")
+
+    def __init__(self) -> None:
+        self.conditions: list[Condition] = []
+        self.where: Any = None
+
+    def __enter__(self) -> Collector:
+        _ACTIVE.append(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        _ACTIVE.remove(self)
+
+
+_ACTIVE: list[Collector] = []
+
+
+def collecting() -> Collector | None:
+    """The collection under way, if any."""
+    return _ACTIVE[-1] if _ACTIVE else None
+
+
+def note(relation: str, value: Any, what: str, path: YamlPath = ()) -> bool:
+    """Note that ``value >= 0`` ("ge") or ``value == 0`` ("eq") must hold; False when nothing collects."""
+    if not _ACTIVE:
+        return False
+    c = _ACTIVE[-1]
+    c.conditions.append(Condition(relation, value, what, path, c.where))
+    return True
+
+
+__all__ = [
+    "CnncalcError",
+    "Collector",
+    "Condition",
+    "ExpressionError",
+    "Location",
+    "SchemaError",
+    "ShapeError",
+    "YamlPath",
+    "collecting",
+    "note",
+]

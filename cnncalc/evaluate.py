@@ -13,9 +13,9 @@ from collections.abc import Callable
 from typing import Any
 
 from . import receptive
-from .errors import CnncalcError, ShapeError
+from .errors import CnncalcError, ShapeError, collecting, note
 from .expressions import Expr
-from .layers import KEEP, Window
+from .layers import KEEP, Effect, Window
 from .network import Network, Node, Scope
 from .receptive import ReceptiveField
 from .report import LayerRow, Summary, Totals, conventions
@@ -84,7 +84,7 @@ def _bound_values(net: Network, values: dict[str, int], symbolic: bool) -> tuple
         given = bound.get(name)
         if isinstance(given, int) and given % m:
             raise CnncalcError(f"{name}={given} is not a multiple of {m}, as the file's symbols require")
-        if given is None and symbolic:
+        if given is None and symbolic and collecting() is None:  # conditions are collected on the symbol itself
             q = stand_in(name, m)
             bound[name] = m * q
             stand_ins[q] = symbol(name) / m
@@ -100,17 +100,37 @@ def _input_shape(net: Network, env: Env) -> tuple[Value, ...]:
             raise err.relocated(location=net.where.location("input", i), layer="input") from None
         if isinstance(dim, int) and dim < 1:
             raise ShapeError(f"input size {dim} must be at least 1", location=net.where.location("input", i))
+        if not isinstance(dim, int) and dim.free_symbols != {dim}:  # an expression such as H - 10
+            note("ge", dim - 1, "input size at least 1", ("input", i))
         shape = (*shape, dim)
     return shape
+
+
+def comparisons(
+    effect: Effect, x: tuple[Value, ...], activations: Value, multiply: Callable[[tuple[Value, ...]], Value] = product
+) -> tuple[Value | None, Value | None]:
+    """(fc_params, local_params) of a layer with weights on a spatial input ``x``, else (None, None):
+    per output unit its weights and its bias, fc = (prod(x) + 1)*activations densely and
+    local = (fan_in + 1)*activations locally (no + 1 without a bias). Also what ``explain`` runs."""
+    if effect.fan_in is None or len(x) < 2:
+        return None, None
+    per_unit, bias = (1, activations) if effect.bias else (0, 0)
+    fan_in, dense_in = effect.fan_in, multiply(x)
+    local = scale(fan_in + per_unit, activations) if type(fan_in) is int else fan_in * activations + bias
+    fc = scale(dense_in + per_unit, activations) if type(dense_in) is int else dense_in * activations + bias
+    return fc, local
 
 
 def _measurer(net: Network, symbolic: bool) -> Callable[[Node, tuple[tuple[Value, ...], ...], Env], _Measured]:
     """The function that gives one layer's results for given inputs and values (a closure, not a
     callable object: called for every distinct layer, and a closure call is cheaper)."""
     multiply = product if symbolic else math.prod  # numeric: every value is an int
+    collector = collecting() if symbolic else None
 
     def measure(node: Node, ins: tuple[tuple[Value, ...], ...], env: Env) -> _Measured:
         layer = node.layer
+        if collector is not None:
+            collector.where = (node, ins)
         try:
             if node.uses_in_channels:
                 env = Env({**env.values, IN_CHANNELS: ins[0][0]}, symbolic)
@@ -118,13 +138,7 @@ def _measurer(net: Network, symbolic: bool) -> Callable[[Node, tuple[tuple[Value
         except CnncalcError as err:
             raise _placed(err, net, node, ins) from None
         activations = multiply(effect.output)
-        fc = local = None
-        if effect.fan_in is not None and len(ins[0]) >= 2:
-            # Per output unit: its weights (fan_in locally, the whole input densely) and its bias.
-            per_unit, bias = (1, activations) if effect.bias else (0, 0)
-            fan_in, dense_in = effect.fan_in, multiply(ins[0])
-            local = scale(fan_in + per_unit, activations) if type(fan_in) is int else fan_in * activations + bias
-            fc = scale(dense_in + per_unit, activations) if type(dense_in) is int else dense_in * activations + bias
+        fc, local = comparisons(effect, ins[0], activations, multiply)
         params = effect.params
         trainable = params if layer.trainable else 0
         return (effect.rf, effect.fan_in is not None, layer.kind, effect.output, params, trainable, effect.macs, activations, fc, local)  # fmt: skip
@@ -227,4 +241,4 @@ def evaluate(net: Network, values: dict[str, int], symbolic: bool) -> Summary:
     return summary.replace(stand_ins) if stand_ins else summary
 
 
-__all__ = ["evaluate", "scope_envs"]
+__all__ = ["comparisons", "evaluate", "scope_envs"]

@@ -248,7 +248,10 @@ def auto_sizes(arch: Architecture, values: Mapping[str, int], spatial: Sequence[
     def at(n: int) -> dict[str, int]:
         return {**values, **dict.fromkeys(spatial, n)}
 
-    smallest = next((n for n in range(1, SCAN_LIMIT + 1) if _outcome(arch, at(n))), None)
+    # The exact smallest size (cnncalc.constraints); a scan where rules on several symbols decide.
+    smallest = arch.constraints().smallest(spatial)
+    if smallest is None or not _outcome(arch, at(smallest)) or (smallest > 1 and _outcome(arch, at(smallest - 1))):
+        smallest = next((n for n in range(1, SCAN_LIMIT + 1) if _outcome(arch, at(n))), None)
     if smallest is None:
         return []
     ref = max([smallest] + [arch.defaults[s] for s in spatial if s in arch.defaults])

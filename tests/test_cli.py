@@ -95,7 +95,10 @@ def test_columns_option() -> None:
 def test_list_validate_schema_and_help() -> None:
     listed = run("list").stdout
     assert "vgg16" in listed and "138,357,544" in listed
-    assert run("validate", "vgg16").stdout.endswith("ok (VGG16, 40 layers, shapes checked at the default values)\n")
+    first, limits = run("validate", "vgg16").stdout.splitlines()
+    assert first.endswith("ok (VGG16, 40 layers, shapes checked at the default values)")
+    # torchvision's VGG weights publish min_size (32, 32); pool5 is the fifth 2x2 pooling.
+    assert limits == "valid values: H >= 32 (pool5); W >= 32 (pool5)"
     schema = json.loads(run("schema").stdout)
     assert "conv2d" in schema["$defs"]["layer"]["anyOf"][1]["properties"]
     for command in ("summarize", "validate", "list", "schema"):

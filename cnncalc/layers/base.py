@@ -13,7 +13,7 @@ from typing import Annotated, Any, ClassVar, NamedTuple
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt
 
-from ..errors import ExpressionError, ShapeError
+from ..errors import ExpressionError, ShapeError, YamlPath, note
 from ..expressions import MAX_MAGNITUDE, parse
 from ..symbolic import Env, Value, floordiv, minimum
 
@@ -174,6 +174,11 @@ class Layer(BaseModel):
     rank: ClassVar[int | None] = None
     #: How many inputs the layer takes: 1, or None for merges (two or more).
     arity: ClassVar[int | None] = 1
+    #: Fields ``cnncalc explain`` (:mod:`cnncalc.explain`) runs ``apply`` on as symbols, with their
+    #: names: a per-axis field gets one per axis (k: k_h, k_w), a tuple names each item.
+    formula_symbols: ClassVar[dict[str, str | tuple[str, ...]]] = {}
+    #: Of those, the fields left as numbers where they have their default (textbooks write no d = 1).
+    formula_optional: ClassVar[frozenset[str]] = frozenset()
     trainable: StrictBool = Field(default=True, description="false: parameters are frozen (not trainable)")
 
     @classmethod
@@ -207,14 +212,20 @@ class Layer(BaseModel):
         else:
             resolved = (env.resolve(raw),) * n
         for v in resolved:
-            if isinstance(v, int) and v < minimum_value:
-                raise ShapeError(f"{field} must be at least {minimum_value}, got {v}", path=(field,))
+            if isinstance(v, int):
+                if v < minimum_value:
+                    raise ShapeError(f"{field} must be at least {minimum_value}, got {v}", path=(field,))
+            else:
+                note("ge", v - minimum_value, f"{field} at least {minimum_value}", (field,))
         return resolved
 
     def _value(self, env: Env, field: str, minimum_value: int = 1) -> Value:
         v = env.resolve(getattr(self, field))
-        if isinstance(v, int) and v < minimum_value:
-            raise ShapeError(f"{field} must be at least {minimum_value}, got {v}", path=(field,))
+        if isinstance(v, int):
+            if v < minimum_value:
+                raise ShapeError(f"{field} must be at least {minimum_value}, got {v}", path=(field,))
+        else:
+            note("ge", v - minimum_value, f"{field} at least {minimum_value}", (field,))
         return v
 
     def _spatial(self, x: Shape) -> Shape:
@@ -283,16 +294,27 @@ def check_wrap(mode: str, size: tuple[Value, ...], before: tuple[Value, ...], af
     """Reflect padding needs padding < size; circular padding at most the size (PyTorch)."""
     for n, a, b in zip(size, before, after, strict=True):
         for pad in (a, b):
-            if isinstance(n, int) and isinstance(pad, int) and (pad >= n if mode == "reflect" else pad > n):
-                bound = "smaller than" if mode == "reflect" else "at most"
+            bound = "smaller than" if mode == "reflect" else "at most"
+            if not (isinstance(n, int) and isinstance(pad, int)):
+                note("ge", n - pad - int(mode == "reflect"), f"{mode} padding {bound} the input size", ("padding",))
+            elif pad >= n if mode == "reflect" else pad > n:
                 raise ShapeError(f"{mode} padding {pad} must be {bound} the input size {n}", path=("padding",))
 
 
 def check_output(out: tuple[Value, ...], why: str = "") -> None:
     """Every output size must be at least 1 (PyTorch would make an empty tensor)."""
     for v in out:
-        if isinstance(v, int) and v < 1:
+        if not isinstance(v, int):
+            note("ge", v - 1, "output size at least 1")
+        elif v < 1:
             raise ShapeError(f"output size {times(out)} is too small (below 1){why}")
+
+
+def divides(n: Value, d: Value, what: str, path: YamlPath = ()) -> None:
+    """n must be a multiple of d: checked for numbers by the caller, noted as a condition here when
+    either is symbolic (n - d*floor(n/d) = 0)."""
+    if not (isinstance(n, int) and isinstance(d, int)):
+        note("eq", n - d * floordiv(n, d), what, path)
 
 
 def exact_div(a: Value, b: Value) -> Value:
@@ -324,5 +346,6 @@ __all__ = [
     "Spread",
     "Window",
     "counted",
+    "divides",
     "parse_field",
 ]

@@ -31,6 +31,7 @@ from .base import (
     check_fits,
     check_output,
     check_wrap,
+    divides,
     effective,
     exact_div,
     window_output,
@@ -41,6 +42,10 @@ class _Conv(Layer):
     """The rule of conv1d, conv2d and conv3d (they differ in rank and in their per-axis fields)."""
 
     prefix: ClassVar[str] = "conv"
+    formula_symbols: ClassVar[dict[str, str | tuple[str, ...]]] = {
+        "kernel_size": "k", "stride": "s", "padding": "p", "dilation": "d", "groups": "g", "out_channels": "C_out"
+    }  # fmt: skip
+    formula_optional: ClassVar[frozenset[str]] = frozenset({"dilation", "groups"})
     out_channels: Int
     groups: Int = 1
     bias: StrictBool = True
@@ -71,6 +76,9 @@ class _Conv(Layer):
                 raise ShapeError(f"{c} input channels are not divisible by groups={groups}")
             if isinstance(out_c, int) and out_c % groups:
                 raise ShapeError(f"out_channels={out_c} is not divisible by groups={groups}", path=("out_channels",))
+        if groups != 1 and not (isinstance(c, int) and isinstance(out_c, int) and isinstance(groups, int)):
+            divides(c, groups, "input channels divisible by groups", ("groups",))
+            divides(out_c, groups, "out_channels divisible by groups", ("out_channels",))
         if self.padding_mode != "zeros" and self.padding_mode != "replicate":
             right = tuple([t - a for t, a in zip(totals, left, strict=True)])
             check_wrap(self.padding_mode, size, left, right)
@@ -145,6 +153,11 @@ class _ConvTranspose(Layer):
     """The rule of convtranspose1d, 2d and 3d."""
 
     prefix: ClassVar[str] = "upconv"
+    formula_symbols: ClassVar[dict[str, str | tuple[str, ...]]] = {
+        "kernel_size": "k", "stride": "s", "padding": "p", "output_padding": "op", "dilation": "d", "groups": "g",
+        "out_channels": "C_out",
+    }  # fmt: skip
+    formula_optional: ClassVar[frozenset[str]] = frozenset({"output_padding", "dilation", "groups"})
     out_channels: Int
     groups: Int = 1
     bias: StrictBool = True
@@ -167,6 +180,8 @@ class _ConvTranspose(Layer):
         for v in (c, out_c):
             if isinstance(v, int) and isinstance(groups, int) and v % groups:
                 raise ShapeError(f"{v} channels are not divisible by groups={groups}")
+            if groups != 1:
+                divides(v, groups, "channels divisible by groups", ("groups",))
         out = tuple((n - 1) * s[i] - 2 * p[i] + d[i] * (k[i] - 1) + op[i] + 1 for i, n in enumerate(size))
         check_output(out)
         weights = product((c, exact_div(out_c, groups), *k))

@@ -20,6 +20,7 @@ class Linear(Layer):
 
     kind: ClassVar[str] = "linear"
     prefix: ClassVar[str] = "fc"
+    formula_symbols: ClassVar[dict[str, str | tuple[str, ...]]] = {"out_features": "F_out"}
     out_features: Int
     bias: StrictBool = True
 

@@ -6,7 +6,7 @@ concatenation along the channels. No parameters; MACs 0."""
 
 from typing import ClassVar
 
-from ..errors import ShapeError
+from ..errors import ShapeError, collecting, note
 from ..symbolic import Env, Value, equal, shape_text, to_text
 from .base import Effect, Layer, Shape
 
@@ -27,13 +27,26 @@ def _broadcast(xs: list[Shape], kind: str) -> Shape:
             out.append(1)
             continue
         for v in big[1:]:
-            if not equal(v, big[0]):
+            symbolic = not (isinstance(v, int) and isinstance(big[0], int))
+            if not equal(v, big[0]) and not (symbolic and note("eq", v - big[0], f"sizes equal in axis {axis}")):
                 shapes = " and ".join(shape_text(x) for x in xs)
                 cond = ""
                 if not (isinstance(v, int) and isinstance(big[0], int)):
                     cond = f" (they agree only where {to_text(big[0], True)} = {to_text(v, True)})"
                 raise ShapeError(f"{kind}: the shapes {shapes} differ in axis {axis}{cond}")
         out.append(big[0])
+    return tuple(out)
+
+
+def _agreeing(x: Shape, first: Shape) -> Shape:
+    """``x`` with each symbolic spatial size that differs from ``first``'s replaced by it, noting
+    that the two must be equal (collecting conditions only)."""
+    out = [x[0]]
+    for axis, (a, b) in enumerate(zip(x[1:], first[1:], strict=True), 1):
+        if not (isinstance(a, int) and isinstance(b, int)) and not equal(a, b):
+            note("eq", a - b, f"sizes equal in axis {axis}")
+            a = b
+        out.append(a)
     return tuple(out)
 
 
@@ -72,6 +85,8 @@ class Concat(Layer):
     def apply_many(self, xs: list[Shape], env: Env) -> Effect:
         first = xs[0]
         for x in xs[1:]:
+            if len(x) == len(first) and collecting():
+                x = _agreeing(x, first)  # the sizes agree where the conditions hold
             if len(x) != len(first) or not all(equal(a, b) for a, b in zip(x[1:], first[1:], strict=True)):
                 conds = [
                     f"{to_text(a, True)} = {to_text(b, True)}"

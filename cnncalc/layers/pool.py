@@ -11,7 +11,7 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import AfterValidator, Field, StrictBool, StrictInt
 
-from ..errors import ShapeError
+from ..errors import ShapeError, note
 from ..symbolic import Env, Value, equal
 from .base import (
     KEEP,
@@ -39,6 +39,7 @@ class _Pool(Layer):
     """The rule of every max and average pool: windows of the kernel, stride and padding."""
 
     prefix: ClassVar[str] = "pool"
+    formula_symbols: ClassVar[dict[str, str | tuple[str, ...]]] = {"kernel_size": "k", "stride": "s", "padding": "p"}
     ceil_mode: StrictBool = False
 
     def _dilation(self, env: Env) -> tuple[Value, ...] | None:
@@ -66,13 +67,17 @@ class _Pool(Layer):
         ceil = self.ceil_mode
         out = tuple([window_output(n, e, st, 2 * q, ceil, q) for n, e, st, q in zip(size, eff, s, p, strict=True)])
         for v in out:
-            if type(v) is int and v < 1:
+            if type(v) is not int:
+                note("ge", v - 1, "output size at least 1")
+            elif v < 1:
                 padded = tuple(n + 2 * q for n, q in zip(size, p, strict=True))
                 check_output(out, f": kernel {times(eff)} (with dilation) on a padded input {times(padded)}")
         return Effect(output=(c, *out), rf=Window(eff, s, p, dilation))
 
 
 class _MaxPool(_Pool):
+    formula_symbols: ClassVar[dict[str, str | tuple[str, ...]]] = {**_Pool.formula_symbols, "dilation": "d"}
+    formula_optional: ClassVar[frozenset[str]] = frozenset({"dilation"})
     return_indices: Annotated[StrictBool, AfterValidator(no_indices)] = False
 
     def _dilation(self, env: Env) -> tuple[Value, ...] | None:
@@ -189,6 +194,8 @@ class AvgPool3d(_DivisorPool):
 class _AdaptivePool(Layer):
     """Pooling to ``output_size`` per axis (None keeps that axis); no parameters."""
 
+    formula_symbols: ClassVar[dict[str, str | tuple[str, ...]]] = {"output_size": "o"}
+
     def apply(self, x: Shape, env: Env) -> Effect:
         c, *size = self._spatial(x)
         n = len(size)
@@ -196,7 +203,9 @@ class _AdaptivePool(Layer):
         sizes = raw if isinstance(raw, tuple) else (raw,) * n
         out = tuple(m if o is None else env.resolve(o) for o, m in zip(sizes, size, strict=True))
         for o in out:
-            if isinstance(o, int) and o < 1:
+            if not isinstance(o, int):
+                note("ge", o - 1, "output_size at least 1", ("output_size",))
+            elif o < 1:
                 raise ShapeError(f"output_size must be at least 1, got {o}", path=("output_size",))
         return Effect(output=(c, *out), rf=self._rf(tuple(size), out))
 

@@ -25,6 +25,7 @@ from .base import (
     Window,
     check_output,
     counted,
+    divides,
     exact_div,
     shape_kind,
 )
@@ -65,6 +66,7 @@ class ChannelShuffle(Layer):
 
     kind: ClassVar[str] = "channel_shuffle"
     prefix: ClassVar[str] = "shuffle"
+    formula_symbols: ClassVar[dict[str, str | tuple[str, ...]]] = {"groups": "g"}
     rank: ClassVar[int | None] = 2
     groups: Int
 
@@ -73,6 +75,7 @@ class ChannelShuffle(Layer):
         c = self._spatial(x)[0]
         if isinstance(c, int) and isinstance(groups, int) and c % groups:
             raise ShapeError(f"{c} channels are not divisible by groups={groups}", path=("groups",))
+        divides(c, groups, "channels divisible by groups", ("groups",))
         return Effect(output=x)
 
 
@@ -82,6 +85,7 @@ class Chunk(Layer):
 
     kind: ClassVar[str] = "chunk"
     prefix: ClassVar[str] = "chunk"
+    formula_symbols: ClassVar[dict[str, str | tuple[str, ...]]] = {"chunks": "n"}
     chunks: Int
     index: StrictInt = Field(ge=0)
 
@@ -92,6 +96,7 @@ class Chunk(Layer):
             raise ShapeError(f"index {self.index} is not below chunks={chunks}", path=("index",))
         if isinstance(c, int) and isinstance(chunks, int) and c % chunks:
             raise ShapeError(f"{c} channels do not split into {chunks} equal chunks", path=("chunks",))
+        divides(c, chunks, "channels split into equal chunks", ("chunks",))
         return Effect(output=(exact_div(c, chunks), *x[1:]))
 
 
@@ -120,6 +125,7 @@ class ZeroPad1d(_ZeroPad):
 
     kind: ClassVar[str] = "zeropad1d"
     rank: ClassVar[int | None] = 1
+    formula_symbols: ClassVar[dict[str, str | tuple[str, ...]]] = {"padding": ("p_left", "p_right")}
     padding: Annotated[Int | tuple[Int, Int], counted((2,), "[left, right]")]
 
 
@@ -129,6 +135,9 @@ class ZeroPad2d(_ZeroPad):
 
     kind: ClassVar[str] = "zeropad2d"
     rank: ClassVar[int | None] = 2
+    formula_symbols: ClassVar[dict[str, str | tuple[str, ...]]] = {
+        "padding": ("p_left", "p_right", "p_top", "p_bottom")
+    }
     padding: Annotated[Int | tuple[Int, Int, Int, Int], counted((4,), "[left, right, top, bottom]")]
 
 
@@ -139,6 +148,9 @@ class ZeroPad3d(_ZeroPad):
 
     kind: ClassVar[str] = "zeropad3d"
     rank: ClassVar[int | None] = 3
+    formula_symbols: ClassVar[dict[str, str | tuple[str, ...]]] = {
+        "padding": ("p_left", "p_right", "p_top", "p_bottom", "p_front", "p_back")
+    }
     padding: Annotated[
         Int | tuple[Int, Int, Int, Int, Int, Int], counted((6,), "[left, right, top, bottom, front, back]")
     ]
@@ -162,6 +174,7 @@ class Upsample(Layer):
 
     kind: ClassVar[str] = "upsample"
     prefix: ClassVar[str] = "upsample"
+    formula_symbols: ClassVar[dict[str, str | tuple[str, ...]]] = {"size": "o", "scale_factor": "f"}
     size: AnyAxes | None = None
     scale_factor: AnyAxes | None = None
     mode: Literal["nearest", "linear", "bilinear", "bicubic", "trilinear", "nearest-exact"] = "nearest"

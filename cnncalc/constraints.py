@@ -1,0 +1,334 @@
+"""Valid inputs: for every symbol, the exact set of values at which a network is valid, and the
+layers that impose it.
+
+One symbolic evaluation collects every rule the shapes must meet (each output size at least 1,
+merged sizes equal, channels divisible by groups, padding within its input; :mod:`cnncalc.errors`
+explains how the rules note them). Each rule on one symbol is solved exactly by
+:func:`cnncalc.periodic.solve` - sizes are floors of linear forms, so a rule is a bound, a residue
+class or a finite set - and a symbol's set is the intersection of its rules' sets and of what the
+file declares (``multiple_of``). Rules on several symbols at once are kept as they are and checked
+point by point.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .errors import CnncalcError, Collector, Condition, Location
+from .evaluate import evaluate
+from .periodic import IntSet, NotPeriodic, solve
+from .symbolic import floordiv, free_symbols, substitute, symbol, to_text
+
+if TYPE_CHECKING:
+    from .network import Network
+    from .report import Summary
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One condition the network needs: ``value >= 0`` (relation "ge") or ``value == 0`` ("eq"),
+    imposed by ``layer`` (kind ``kind``, at ``location``); ``solution`` is its exact set where it
+    is on one symbol and solvable, else None."""
+
+    relation: str
+    value: Any
+    what: str
+    layer: str
+    kind: str
+    location: Location | None
+    symbols: tuple[str, ...]
+    solution: IntSet | None
+    side: bool = False
+
+    @property
+    def condition(self) -> str:
+        """The condition as people write it: ``floor((H - 31)/32) >= 1``, ``2*floor(H/2) = H``."""
+        if self.kind == "declared":
+            return self.what
+        terms = self.value.as_ordered_terms() if hasattr(self.value, "as_ordered_terms") else [self.value]
+        left = [t for t in terms if not t.could_extract_minus_sign()]
+        right = [-t for t in terms if t.could_extract_minus_sign()]
+        op = ">=" if self.relation == "ge" else "="
+        return f"{_side(left)} {op} {_side(right)}"
+
+    @property
+    def origin(self) -> str:
+        """Where the rule comes from: ``pool3 (maxpool2d, line 40)``."""
+        line = f", line {self.location.line}" if self.location and self.location.line else ""
+        side = ", a side branch" if self.side else ""
+        return f"{self.layer} ({self.kind}{line}{side})"
+
+    def __str__(self) -> str:
+        return f"{self.origin}: {self.what}: {self.condition}"
+
+    def holds(self, values: Mapping[str, int]) -> bool:
+        """Whether the rule holds at ``values`` (every symbol it uses given)."""
+        v = substitute(self.value, dict(values))
+        return bool(v >= 0 if self.relation == "ge" else v == 0)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready data."""
+        return {
+            "layer": self.layer,
+            "kind": self.kind,
+            "line": self.location.line if self.location else None,
+            "what": self.what,
+            "condition": self.condition,
+            "relation": ">= 0" if self.relation == "ge" else "== 0",
+            "expression": to_text(self.value),
+            "symbols": list(self.symbols),
+            "side_branch": self.side,
+            "solution": None if self.solution is None else self.solution.to_dict(),
+        }
+
+
+def _side(terms: list[Any]) -> str:
+    if not terms:
+        return "0"
+    total = terms[0]
+    for t in terms[1:]:
+        total = total + t
+    return to_text(total, display=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Constraints:
+    """The valid values of every symbol of a network, with the rules that make them so.
+
+    ``sets[name]`` is the exact set of valid values of ``name`` (the other symbols valid); ``reasons[name]``
+    an irredundant list of rules that together give it; ``exact[name]`` is False where a rule on
+    ``name`` could not be solved (then ``sets`` holds the solvable ones only and :meth:`valid`
+    still checks every rule); ``joint`` the rules on several symbols at once. ``main[name]`` is the
+    set without side branches (layers whose output the last layer does not use, such as Inception's
+    auxiliary classifier: torchvision runs it in training only).
+    """
+
+    name: str
+    sets: dict[str, IntSet]
+    main: dict[str, IntSet]
+    reasons: dict[str, tuple[Rule, ...]]
+    exact: dict[str, bool]
+    rules: tuple[Rule, ...]
+    joint: tuple[Rule, ...]
+    declared: dict[str, int]
+
+    def describe(self, name: str) -> str:
+        """``H >= 63``: the valid values of one symbol as text."""
+        return self.sets[name].describe(name)
+
+    def minimum(self, name: str, side_branches: bool = True) -> int | None:
+        """The smallest valid value of ``name`` (None if there is none); without the side branches'
+        rules when ``side_branches`` is False (torchvision's ``min_size`` is measured so)."""
+        return (self.sets if side_branches else self.main)[name].minimum()
+
+    def smallest(self, names: Iterable[str], side_branches: bool = True) -> int | None:
+        """The smallest n valid for all of ``names`` at once (a square input: H = W = n)."""
+        meet = IntSet.everything()
+        for n in names:
+            meet = meet & (self.sets if side_branches else self.main)[n]
+        return meet.minimum()
+
+    def violated(self, **values: int) -> list[Rule]:
+        """The rules that fail at ``values`` (every symbol of a rule given; rules with a symbol left
+        out are skipped)."""
+        given = set(values)
+        return [r for r in self.rules if set(r.symbols) <= given and not r.holds(values)]
+
+    def valid(self, **values: int) -> bool:
+        """Whether the network is valid at ``values`` as far as they go."""
+        return not self.violated(**values)
+
+    def why(self, **values: int) -> str:
+        """What ``values`` break, as one sentence: ``H=50: AlexNet needs H >= 63 (pool3 ...)``."""
+        broken = self.violated(**values)
+        if not broken:
+            return ""
+        names = [n for n in self.sets if n in values and values[n] not in self.sets[n]]
+        if not names:  # only a joint rule fails
+            return f"{self.name} needs {broken[0].condition} ({broken[0]})"
+        first = next((r for r in self.reasons[names[0]] if not r.holds(values)), broken[0])
+        given = ", ".join(f"{n}={values[n]}" for n in names)
+        needs = " and ".join(self.describe(n) for n in names)
+        return f"{given}: {self.name} needs {needs} (because of {first})"
+
+    def render(self, format: str = "text") -> str:
+        """The constraints as text, Markdown or JSON (:meth:`to_dict`)."""
+        if format == "json":
+            return json.dumps(self.to_dict(), indent=2) + "\n"
+        if format not in ("text", "markdown"):
+            raise CnncalcError(f"unknown format {format!r} for constraints; formats: text, markdown, json")
+        return _render(self, markdown=format == "markdown")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready data: per symbol its set (text, smallest value, exact residue classes) and reasons."""
+        return {
+            "name": self.name,
+            "symbols": {
+                n: {
+                    "valid": self.describe(n),
+                    "minimum": self.minimum(n),
+                    "without_side_branches": self.main[n].describe(n),
+                    "exact": self.exact[n],
+                    "declared_multiple_of": self.declared.get(n),
+                    "set": s.to_dict(),
+                    "because": [r.to_dict() for r in self.reasons[n]],
+                }
+                for n, s in self.sets.items()
+            },
+            "joint": [r.to_dict() for r in self.joint],
+            "rules": [r.to_dict() for r in self.rules],
+        }
+
+    def __str__(self) -> str:
+        return self.render("text")
+
+    def _repr_markdown_(self) -> str:
+        return self.render("markdown")
+
+
+def _render(c: Constraints, markdown: bool) -> str:
+    code = (lambda s: f"`{s}`") if markdown else (lambda s: s)
+    lines = [f"{'## ' if markdown else ''}{c.name}: valid values", ""] if markdown else [f"{c.name}: valid values"]
+    for name, s in c.sets.items():
+        head = f"{code(s.describe(name))}" + ("" if c.exact[name] else " (rules not reduced: checked point by point)")
+        lines.append(f"- {head}" if markdown else f"  {head}")
+        for r in c.reasons[name]:
+            lines.append(
+                f"  - because of {r.origin}: {r.what}: {code(r.condition)}" if markdown else f"      because of {r}"
+            )
+        if name in c.declared:
+            m = c.declared[name]
+            needed = _declaration_needed(c, name)
+            note = "the network needs it too" if not needed else f"stricter than the layers need ({needed})"
+            lines.append(("  - " if markdown else "      ") + f"declared in the file: multiple of {m}; {note}")
+        if c.main[name] != s:
+            lines.append(
+                ("  - " if markdown else "      ") + f"without side branches: {code(c.main[name].describe(name))}"
+            )
+    for r in c.joint:
+        lines.append(f"- {code(r.condition)} ({r.origin}: {r.what})" if markdown else f"  {r.condition}  ({r})")
+    smallest = {n: c.minimum(n) for n in c.sets}
+    if smallest and all(v is not None for v in smallest.values()):
+        shown = ", ".join(f"{n} = {v}" for n, v in smallest.items())
+        lines.append(("" if not markdown else "\n") + f"smallest values: {shown}")
+    return "\n".join(lines) + "\n"
+
+
+def _declaration_needed(c: Constraints, name: str) -> str:
+    """ "" where the layers alone need the declared multiple, else what they need."""
+    alone = IntSet.everything()
+    for r in c.rules:
+        if r.symbols == (name,) and r.solution is not None and r.kind != "declared":
+            alone = alone & r.solution
+    return "" if alone == c.sets[name] else alone.describe(name)
+
+
+# --- collecting and solving ---------------------------------------------------------------------------
+
+
+def collect(net: Network) -> tuple[Summary, list[Condition]]:
+    """One symbolic evaluation of ``net`` (no symbol given, declared multiples not assumed), and
+    the conditions its layers noted on the way."""
+    with Collector() as collector:
+        summary = evaluate(net, {}, True)
+    return summary, collector.conditions
+
+
+def _rule(net: Network, cond: Condition, main: set[str]) -> Rule:
+    if cond.where is None:  # the network's input
+        name, kind, location = "input", "input", net.where.location(*cond.path)
+    else:
+        node = cond.where[0]
+        name, kind = node.name, node.layer.kind
+        location = net.where.location(*node.path, *cond.path) if cond.path else net.where.location(*node.path[:-1])
+    return _solved(cond.relation, cond.value, cond.what, name, kind, location, side=name not in main)
+
+
+def _solved(
+    relation: str, value: Any, what: str, layer: str, kind: str, location: Location | None, side: bool = False
+) -> Rule:
+    names = tuple(sorted(free_symbols(value)))
+    solution = None
+    if len(names) == 1:
+        try:
+            solution = solve(relation, value, symbol(names[0]))
+        except NotPeriodic:
+            solution = None
+    return Rule(relation, value, what, layer, kind, location, names, solution, side)
+
+
+def _main_branch(net: Network) -> set[str]:
+    """The layers the last layer depends on (and "input"): the others form side branches, such as
+    Inception's auxiliary classifier, which torchvision runs in training only."""
+    names, todo = {"input"}, [len(net.nodes) - 1]
+    while todo:
+        node = net.nodes[todo.pop()]
+        if node.name not in names:
+            names.add(node.name)
+            todo += [i for i in node.inputs if i >= 0]
+    return names
+
+
+def _declared(net: Network) -> list[Rule]:
+    rules = []
+    for name, m in net.multiples.items():
+        x = symbol(name)
+        loc = net.where.location("symbols", name)
+        rules.append(_solved("eq", x - m * floordiv(x, m), f"{name} % {m} == 0", "symbols", "declared", loc))
+    return rules
+
+
+def _cover(final: IntSet, rules: list[Rule]) -> tuple[Rule, ...]:
+    """An irredundant subset of ``rules`` whose sets intersect to ``final``: declarations are
+    dropped first, then layers from the input on, so the layers kept are the deepest that bind."""
+    kept = list(rules)
+    order = [r for r in rules if r.kind == "declared"] + [r for r in rules if r.kind != "declared"]
+    for r in order:
+        rest = [k for k in kept if k is not r]
+        if _meet(rest) == final:
+            kept = rest
+    return tuple(kept)
+
+
+def constraints(net: Network) -> Constraints:
+    """The valid values of every symbol of ``net`` (see :class:`Constraints`)."""
+    _, conditions = collect(net)
+    main = _main_branch(net)
+    distinct: dict[tuple[str, Any], Rule] = {}
+    for cond in conditions:
+        key = (cond.relation, cond.value)
+        if key not in distinct or distinct[key].side:  # repeated blocks repeat their rules
+            rule = _rule(net, cond, main)
+            if key not in distinct or not rule.side:
+                distinct[key] = rule
+    rules = list(distinct.values()) + _declared(net)
+    names = sorted(net.symbol_names, key=lambda n: (n not in _input_names(net), n))
+    sets, main_sets, reasons, exact = {}, {}, {}, {}
+    for n in names:
+        mine = [r for r in rules if r.symbols == (n,)]
+        solved = [r for r in mine if r.solution is not None]
+        sets[n], main_sets[n] = _meet(solved), _meet([r for r in solved if not r.side])
+        reasons[n], exact[n] = _cover(sets[n], solved), len(solved) == len(mine)
+    joint = tuple(r for r in rules if len(r.symbols) > 1)
+    return Constraints(net.name, sets, main_sets, reasons, exact, tuple(rules), joint, dict(net.multiples))
+
+
+def _meet(rules: list[Rule]) -> IntSet:
+    """The intersection of the rules' sets (every positive integer for none)."""
+    meet = IntSet.everything()
+    for r in rules:
+        meet = meet & r.solution  # type: ignore[operator]
+    return meet
+
+
+def _input_names(net: Network) -> list[str]:
+    names: list[str] = []
+    for v in net.input:
+        names += sorted(getattr(v, "names", ()))
+    return names
+
+
+__all__ = ["Constraints", "Rule", "collect", "constraints"]
