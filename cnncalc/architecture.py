@@ -6,7 +6,7 @@ prints.
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,7 +29,10 @@ from .spec import (
 )
 
 if TYPE_CHECKING:
+    from .explain import Explanation
     from .report import Summary
+    from .solve import Solution
+    from .sweep import Sweep
     from .verify import Verification
 
 
@@ -147,6 +150,67 @@ class Architecture:
                 return evaluate(self._network, values, symbolic)
             except ShapeError as err:
                 raise self._explained(err, values) from None
+
+    def explain(
+        self,
+        *layers: str,
+        given: Mapping[str, int] | None = None,
+        symbolic: bool = False,
+        size: int | None = None,
+        **values: int,
+    ) -> Explanation:
+        """Worked formulas of ``layers`` (full names, or blocks such as ``layer1.0``; every layer when
+        none): per quantity the formula, the formula with the layer's numbers, and the result (see
+        :mod:`cnncalc.explain`). Values as :meth:`summarize` takes them; symbolic where asked or
+        where a symbol has neither a value nor a default."""
+        from .explain import explain
+
+        values = {**(self.square(size) if size is not None else {}), **(given or {}), **values}
+        symbolic = symbolic or bool(self.symbol_names - set(self.defaults) - set(values))
+        with _collector_paused():
+            try:
+                return explain(self._network, layers, values, symbolic)
+            except ShapeError as err:
+                raise self._explained(err, values) from None
+
+    def sweep(
+        self,
+        given: Mapping[str, Any] | None = None,
+        /,
+        *,
+        where: str | None = None,
+        columns: Sequence[str] = ("params", "macs", "activations"),
+        engine: str = "auto",
+        progress: Callable[[int, int], None] | None = None,
+        **values: Any,
+    ) -> Sweep:
+        """Totals at every point of a grid, exactly: ``sweep(H=range(32, 1025, 32), W="H", k=[1, 2, 4],
+        where="macs <= 4e8 and params <= 5e6")``. Each symbol takes a whole number, a list or range,
+        text such as "32:1024:32" (ends included) or "1,2,4", or an expression in other symbols;
+        the rest take their defaults. Invalid points carry the rule they break. The closed forms are
+        compiled once into integer arithmetic (numpy when installed). See :mod:`cnncalc.sweep`."""
+        from .sweep import run
+
+        return run(self, {**(given or {}), **values}, columns=columns, where=where, engine=engine, progress=progress)
+
+    def solve(
+        self,
+        given: Mapping[str, Any] | None = None,
+        /,
+        *,
+        where: str,
+        maximize: str | None = None,
+        minimize: str | None = None,
+        upto: int = 1 << 20,
+        **values: Any,
+    ) -> Solution:
+        """The largest (``maximize="k"``) or smallest (``minimize="H"``) value of a symbol meeting
+        ``where`` ("params <= 5e6"), the others at ``values`` (numbers or expressions such as W="H")
+        or their defaults, with the totals there; exact within 1..``upto`` and, where the condition
+        is monotone in the symbol, beyond. See :mod:`cnncalc.solve`."""
+        from .solve import solve
+
+        return solve(self, where, maximize=maximize, minimize=minimize, values={**(given or {}), **values}, upto=upto)
 
     def constraints(self) -> Constraints:
         """The exact valid values of every symbol, and the layers that impose them (computed once):

@@ -13,11 +13,13 @@ import click
 
 from . import __version__
 from .architecture import Architecture, bundled, load
+from .cli_design import constraints, limit_text, solve, sweep
 from .cli_io import (
     Group,
     Sizes,
     diagram_svg,
     format_options,
+    load_file,
     output_options,
     picture_output,
     picture_path,
@@ -26,11 +28,9 @@ from .cli_io import (
     size_option,
     write,
 )
-from .constraints import Constraints
 from .errors import CnncalcError
 from .render import render
 from .report import Summary
-from .spec import not_found
 
 
 def _summary(
@@ -50,21 +50,6 @@ def _summary(
 
 def _columns(text: str | None) -> list[str] | None:
     return [c.strip() for c in text.split(",") if c.strip()] if text else None
-
-
-def _load(file: str) -> Architecture:
-    """FILE is a path or a bundled architecture's name, never YAML text (a name may hold a colon
-    or a newline)."""
-    if file in bundled():
-        return load(file)
-    if Path(file).suffix in (".yaml", ".yml") or "/" in file or "\\" in file:
-        return load(Path(file))
-    try:
-        return load(Path(file))
-    except CnncalcError as err:
-        if err.reason != "no such file":
-            raise
-        raise not_found(file) from None
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -110,7 +95,7 @@ def summarize(
       cnncalc summarize vgg16 --symbolic --format latex -o vgg16.tex
       cnncalc summarize my_net.yaml --set H=512 --set W=384 --format json
     """
-    arch = _load(file)
+    arch = load_file(file)
     summary = _summary(arch, assignments, size, symbolic, depth=depth, hide=hide, only=only)
     options = format_options(fmt, wide=wide, notes=notes, caption=caption, fit=fit, latex_as=latex_as)
     if fmt == "html":
@@ -125,61 +110,14 @@ def validate(file: str) -> None:
 
     Shapes are checked at the file's default symbol values, or symbolically where a symbol has none.
     """
-    arch = _load(file)
+    arch = load_file(file)
     missing = arch.symbol_names - set(arch.defaults)
     arch.summarize(symbolic=bool(missing))
     where = "symbolically" if missing else "at the default values"
     click.echo(f"{arch.source}: ok ({arch.name}, {len(arch.nodes)} layers, shapes checked {where})")
     limits = arch.constraints()
     if limits.sets:
-        click.echo("valid values: " + "; ".join(_limit(limits, n) for n in limits.sets))
-
-
-def _limit(limits: Constraints, name: str) -> str:
-    """``H >= 63 (pool3)``: one symbol's valid values and the layers that impose them."""
-    layers = ", ".join(dict.fromkeys(r.layer for r in limits.reasons[name] if r.kind != "declared"))
-    declared = " (declared)" if name in limits.declared and not layers else ""
-    return limits.describe(name) + (f" ({layers})" if layers else declared)
-
-
-@cli.command()
-@click.argument("file")
-@set_option
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "markdown", "json"]),
-    default="text",
-    show_default=True,
-    help="Output format.",
-)
-def constraints(file: str, assignments: tuple[tuple[str, int], ...], fmt: str) -> None:
-    """The valid values of every symbol of FILE, exactly, and the layers that impose them.
-
-    Every output size must be at least 1, merged sizes must agree, channels must divide into groups:
-    each rule is solved exactly (a bound, a residue class or a finite set). With --set, also says
-    whether those values are valid, and why not (exit code 1 when they are not).
-
-    \b
-    Examples:
-      cnncalc constraints alexnet
-      cnncalc constraints unet --format json
-      cnncalc constraints alexnet --set H=50 --set W=50
-    """
-    arch = _load(file)
-    limits = arch.constraints()
-    given = dict(assignments)
-    for name in given:
-        if name not in arch.symbol_names:
-            choices = ", ".join(sorted(arch.symbol_names)) or "none"
-            raise CnncalcError(f"{arch.name} has no symbol {name!r} (its symbols: {choices})", location=arch.location())
-    click.echo(limits.render(fmt), nl=False)
-    if given and fmt != "json":
-        why = limits.why(**given)
-        shown = ", ".join(f"{k}={v}" for k, v in given.items())
-        click.echo(f"\n{shown}: " + (f"invalid: {why}" if why else "valid"))
-    if given and not limits.valid(**given):
-        raise SystemExit(1)
+        click.echo("valid values: " + "; ".join(limit_text(limits, n) for n in limits.sets))
 
 
 @cli.command()
@@ -230,7 +168,7 @@ def verify(
     from .backends import torch_backend
 
     backend = torch_backend()
-    arch = _load(file)
+    arch = load_file(file)
     result = backend.verify(arch, dict(assignments), sizes, device=device)
     click.echo(result.render(fmt), nl=False)
     ctx.exit(0 if result.agrees else 1)
@@ -265,7 +203,7 @@ def draw(
     """
     from .render.draw import draw as draw_picture
 
-    arch = _load(file)
+    arch = load_file(file)
     summary = _summary(arch, assignments, size, symbolic, depth=depth, hide=hide)
     save_picture(lambda path: draw_picture(summary, path), picture_path(out, arch, ".png"), arch.source)
 
@@ -306,7 +244,7 @@ def plot(
     """
     from .render.draw import plot as plot_picture
 
-    arch = _load(file)
+    arch = load_file(file)
     summary = _summary(arch, assignments, size, False, depth=depth, hide=hide)
     path = picture_path(out, arch, f"_{y}.png")
     save_picture(lambda p: plot_picture(summary, y, p, log=log), path, arch.source)
@@ -349,9 +287,37 @@ def compare(
     if len(files) < 2:
         raise CnncalcError("compare needs two or more networks")
     comparison = compare_networks(
-        *(_load(f) for f in files), symbolic=symbolic, depth=depth, size=size, given=dict(assignments)
+        *(load_file(f) for f in files), symbolic=symbolic, depth=depth, size=size, given=dict(assignments)
     )
     click.echo(render_comparison(comparison, fmt), nl=False)
+
+
+@cli.command()
+@click.argument("file")
+@click.argument("layers", nargs=-1)
+@set_option
+@size_option
+@click.option("--symbolic", is_flag=True, help="Keep symbols without a --set value symbolic (formulas in H, W).")
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "latex", "json"]), default="text",
+              show_default=True, help="Output format: text (80 columns), Markdown, LaTeX (align*) or JSON.")  # fmt: skip
+@click.option("--quantities", metavar="KEYS", help="Only these, comma-separated: output, params, macs, "
+              "activations, rf, jump, start, fc_params, local_params.")  # fmt: skip
+@click.option("-o", "--output", "out", type=click.Path(dir_okay=False, path_type=Path), help="Write to this file.")
+def explain(
+    file: str, layers: tuple[str, ...], assignments: tuple[tuple[str, int], ...], size: int | None,
+    symbolic: bool, fmt: str, quantities: str | None, out: Path | None,
+) -> None:  # fmt: skip
+    """Worked formulas of LAYERS (full names or blocks; all when none): for each quantity the
+    formula, the formula with the layer's numbers, and the result.
+
+    \b
+    Examples:
+      cnncalc explain vgg16 conv1
+      cnncalc explain alexnet conv1 pool1 --symbolic --format latex -o alexnet.tex
+    """
+    arch = load_file(file)
+    explanation = arch.explain(*layers, given=dict(assignments), symbolic=symbolic, size=size)
+    write((explanation.only(quantities) if quantities else explanation).render(fmt), out, arch.source)
 
 
 @cli.command("list")
@@ -398,6 +364,10 @@ def schema() -> None:
     from .spec.schema import json_schema
 
     click.echo(json.dumps(json_schema(), indent=2))
+
+
+for _command in (constraints, sweep, solve):
+    cli.add_command(_command)
 
 
 def main() -> None:

@@ -95,6 +95,49 @@ set_option = click.option(
 )
 
 
+def load_file(file: str) -> Architecture:
+    """FILE is a path or a bundled architecture's name, never YAML text (a name may hold a colon
+    or a newline)."""
+    from .architecture import bundled, load
+    from .spec import not_found
+
+    if file in bundled():
+        return load(file)
+    if Path(file).suffix in (".yaml", ".yml") or "/" in file or "\\" in file:
+        return load(Path(file))
+    try:
+        return load(Path(file))
+    except CnncalcError as err:
+        if err.reason != "no such file":
+            raise
+        raise not_found(file) from None
+
+
+class Values(click.ParamType):  # type: ignore[type-arg]
+    """``NAME=VALUES`` for sweeps: a number, START:STOP[:STEP], a list 1,2,4 or an expression (W=H)."""
+
+    name = "NAME=VALUES"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> tuple[str, str]:
+        if isinstance(value, tuple):
+            return value
+        name, sep, text = str(value).partition("=")
+        if not sep or not name.strip().isidentifier() or not text.strip():
+            self.fail(f"{value!r} is not NAME=VALUES (e.g. H=32:1024:32, k=1,2,4, W=H)", param, ctx)
+        return name.strip(), text.strip()
+
+
+values_option = click.option(
+    "--set",
+    "assignments",
+    type=Values(),
+    multiple=True,
+    metavar="NAME=VALUES",
+    help="A symbol's values (repeatable): a number, START:STOP[:STEP] (both ends included), a list "
+    "1,2,4, or an expression in other symbols (W=H). Other symbols take the file's defaults.",
+)
+
+
 def output_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """--format, --columns and -o, shared by the commands that print a summary."""
 

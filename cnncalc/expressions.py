@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 from .errors import ExpressionError
@@ -40,19 +41,20 @@ class _Parser:
     unary := ('+'|'-') unary | power ; power := atom ('**' unary)? ; atom := INT | NAME | '(' expr ')'
     """
 
+    TOKEN = _TOKEN
+    WHAT = "an arithmetic expression"
+    ALLOWED = "whole numbers, names, + - * / // ** and parentheses"
+
     def __init__(self, text: str) -> None:
         self.text = text
         self.tokens: list[tuple[str, str]] = []
         pos = 0
         stripped = text.rstrip()
         while pos < len(stripped):
-            m = _TOKEN.match(stripped, pos)
+            m = self.TOKEN.match(stripped, pos)
             if m is None:
                 bad = stripped[pos:].lstrip()[:1]
-                raise ExpressionError(
-                    f"{text!r} is not an arithmetic expression: unexpected {bad!r} "
-                    "(allowed: whole numbers, names, + - * / // ** and parentheses)"
-                )
+                raise ExpressionError(f"{text!r} is not {self.WHAT}: unexpected {bad!r} (allowed: {self.ALLOWED})")
             number, name, op = m.groups()
             if number is not None:
                 self.tokens.append(("num", number))
@@ -141,6 +143,131 @@ class _Parser:
         raise ExpressionError(f"{self.text!r}: unexpected {text!r}")
 
 
+# --- conditions ------------------------------------------------------------------------------------
+
+_CONDITION_TOKEN = re.compile(
+    r"\s*(?:(\d+(?:\.\d*)?(?:[eE][+-]?\d+)?)|([A-Za-z_][A-Za-z0-9_]*)|(\*\*|//|<=|>=|==|!=|[-+*/%()<>]))"
+)
+_COMPARISONS = {"<": "lt", "<=": "le", ">": "gt", ">=": "ge", "==": "eq", "!=": "ne"}
+_WORDS = ("and", "or", "not")
+
+
+class _ConditionParser(_Parser):
+    """cond := conj ('or' conj)* ; conj := neg ('and' neg)* ; neg := 'not' neg | cmp ;
+    cmp := expr (('<'|'<='|'>'|'>='|'=='|'!=') expr)* (chains: 1 <= k <= 4) ; numbers may be
+    decimal or scientific (4e8), read exactly; '%' is the remainder; '(' holds a condition or an
+    expression."""
+
+    TOKEN = _CONDITION_TOKEN
+    WHAT = "a condition"
+    ALLOWED = "numbers, names, + - * / // % **, comparisons < <= > >= == !=, and, or, not, parentheses"
+
+    def parse(self) -> tuple[Any, ...]:
+        tree = super().parse()
+        if _kind(tree) != "bool":
+            raise ExpressionError(f"{self.text!r} is not a condition: compare something (macs <= 4e8)")
+        return tree
+
+    def expr(self) -> tuple[Any, ...]:
+        node = self.conj()
+        while self.peek() == "or":
+            self.take()
+            node = ("or", node, self.conj())
+        return node
+
+    def conj(self) -> tuple[Any, ...]:
+        node = self.neg()
+        while self.peek() == "and":
+            self.take()
+            node = ("and", node, self.neg())
+        return node
+
+    def neg(self) -> tuple[Any, ...]:
+        if self.peek() == "not":
+            self.take()
+            self.nest()
+            node = ("not", self.neg())
+            self.depth -= 1
+            return node
+        return self.comparison()
+
+    def comparison(self) -> tuple[Any, ...]:
+        left = self.sum()
+        links = []
+        while self.peek() in _COMPARISONS:
+            op = _COMPARISONS[self.take()[1]]
+            right = self.sum()
+            links.append((op, left, right))
+            left = right
+        if not links:
+            return left
+        node: tuple[Any, ...] = ("cmp", *links[0])
+        for link in links[1:]:
+            node = ("and", node, ("cmp", *link))
+        return node
+
+    def sum(self) -> tuple[Any, ...]:
+        node = self.term()
+        while self.peek() in ("+", "-"):
+            op = self.take()[1]
+            node = ("add" if op == "+" else "sub", node, self.term())
+        return node
+
+    def term(self) -> tuple[Any, ...]:
+        node = self.unary()
+        while self.peek() in ("*", "/", "//", "%"):
+            op = self.take()[1]
+            node = ({"*": "mul", "/": "div", "//": "floordiv", "%": "mod"}[op], node, self.unary())
+        return node
+
+    def atom(self) -> tuple[Any, ...]:
+        kind, text = self.tokens[self.i] if self.i < len(self.tokens) else ("", "")
+        if kind == "num" and not text.isdigit():
+            self.take()
+            mantissa, _, exponent = text.lower().partition("e")
+            if len(mantissa) > 31 or (exponent and abs(int(exponent)) > 30):
+                raise ExpressionError(f"the number {text[:20]} is too large or too precise (limit 10**30)")
+            value = Fraction(text)
+            if abs(value) > MAX_MAGNITUDE:
+                raise ExpressionError(f"the number {text} is too large (limit 10**30)")
+            return ("num", int(value) if value.denominator == 1 else value)
+        if kind == "name" and text in _WORDS:
+            raise ExpressionError(f"{self.text!r}: unexpected {text!r}")
+        return super().atom()
+
+
+def _kind(tree: tuple[Any, ...]) -> str:
+    """ "bool" or "num", checking that and/or/not take conditions and arithmetic takes numbers."""
+    op = tree[0]
+    if op in ("num", "name"):
+        return "num"
+    kinds = [_kind(t) for t in tree[1:] if isinstance(t, tuple)] if op != "cmp" else [_kind(tree[2]), _kind(tree[3])]
+    wanted = "bool" if op in ("and", "or", "not") else "num"
+    if any(k != wanted for k in kinds):
+        what = "and, or, not combine comparisons" if wanted == "bool" else "arithmetic and comparisons take numbers"
+        raise ExpressionError(f"{what}: {_text(tree)} mixes them")
+    return "bool" if op in ("and", "or", "not", "cmp") else "num"
+
+
+def _text(tree: tuple[Any, ...]) -> str:
+    return {
+        "and": "'and'",
+        "or": "'or'",
+        "not": "'not'",
+        "cmp": f"a comparison ({tree[1] if len(tree) > 1 else ''})",
+    }.get(tree[0], f"'{tree[0]}'")
+
+
+def parse_condition(text: str) -> Expr:
+    """Parse a condition such as ``"macs <= 4e8 and params <= 5e6"`` (see :class:`_ConditionParser`)
+    into an :class:`Expr`; never evaluates code. ``and``, ``or`` and ``not`` are words, not names."""
+    if len(text) > 4 * MAX_EXPRESSION_LENGTH:
+        raise ExpressionError(f"a condition of {len(text)} characters is too long (limit {4 * MAX_EXPRESSION_LENGTH})")
+    parser = _ConditionParser(text)
+    tree = parser.parse()
+    return Expr(text.strip(), tree, frozenset(parser.names))
+
+
 def parse(text: str) -> Expr:
     """Parse ``text`` (e.g. ``"64*k"``, ``"H // 2 + 1"``) into an :class:`Expr`; never evaluates code."""
     if len(text) > MAX_EXPRESSION_LENGTH:
@@ -155,4 +282,4 @@ def is_name(text: str) -> bool:
     return _NAME.match(text) is not None
 
 
-__all__ = ["MAX_MAGNITUDE", "Expr", "is_name", "parse"]
+__all__ = ["MAX_MAGNITUDE", "Expr", "is_name", "parse", "parse_condition"]

@@ -85,6 +85,20 @@ class IntSet:
         lows = [c[0] for c in self.classes if c is not None]
         return min(lows) if lows else None
 
+    def largest(self, upto: int | None) -> int | None:
+        """The largest member up to ``upto`` (None: no bound; None if there is none)."""
+        tops = []
+        for r, c in enumerate(self.classes):
+            if c is None:
+                continue
+            top = c[1] if upto is None else upto if c[1] is None else min(c[1], upto)
+            if top is None:  # no bound asked for, and this class has none
+                return None
+            top -= (top - r) % self.modulus
+            if top >= c[0]:
+                tops.append(top)
+        return max(tops) if tops else None
+
     def members(self, upto: int) -> list[int]:
         """The members up to ``upto``, in order."""
         return [x for x in range(1, upto + 1) if x in self]

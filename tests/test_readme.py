@@ -4,6 +4,7 @@ and the CLI lines it shows are what cnncalc prints."""
 from __future__ import annotations
 
 import re
+import shlex
 
 from .conftest import ROOT, run
 
@@ -38,6 +39,18 @@ def test_shown_cli_output_matches() -> None:
                 assert line in actual, line
     alexnet = run("summarize", "alexnet", "--symbolic", "--columns", "name,output,macs").stdout
     assert "pool3     256xfloor((H - 31)/32)xfloor((W - 31)/32)" in alexnet
+
+
+def test_shown_design_answers_match() -> None:
+    """The constraints, sweep and solve runs the README shows: every line it prints is printed."""
+    shown = re.findall(r"^\$ cnncalc (constraints|sweep|solve) (.*?)\n(.*?)(?=^\$ |^```)", README, re.S | re.M)
+    assert {command for command, _, _ in shown} == {"constraints", "sweep", "solve"}
+    for command, args, lines in shown:
+        result = run(command, *shlex.split(args))
+        actual = result.stdout.splitlines()
+        for line in lines.splitlines():
+            if line != "...":
+                assert line in actual, (command, args, line)
 
 
 def test_the_resnet18_shown_is_the_bundled_file() -> None:

@@ -1,0 +1,439 @@
+"""Sweeps over symbol values: totals at every point of a grid, exact, from closed forms compiled once.
+
+``arch.sweep(H=range(32, 1025, 32), W="H", k=[1, 2, 4], where="macs <= 4e8")``: the symbolic
+totals of one evaluation (:func:`cnncalc.constraints.collect`) and the network's rules are compiled
+into one integer program (:mod:`cnncalc.compiled`) that runs on numpy arrays when numpy is there, on
+Python ints otherwise. Points where a rule fails are invalid, with the rule; ``where`` keeps the valid
+points that meet it. The values per symbol are given as a whole number, a list, a range, text
+``"32:1024:32"`` (both ends included) or ``"1,2,4"``, or an expression in other symbols (``"H"``,
+``"2*H"``); symbols not given take their defaults.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import TYPE_CHECKING, Any
+
+from .compiled import INT64_SAFE, Program, has_numpy
+from .constraints import Constraints, collect
+from .errors import CnncalcError, ExpressionError
+from .expressions import Expr, parse, parse_condition
+from .symbolic import _sp, evaluate, floordiv, symbol
+
+if TYPE_CHECKING:
+    from .architecture import Architecture
+    from .report import Summary
+
+#: Totals a sweep shows and a condition can name.
+TOTALS = ("params", "trainable_params", "macs", "flops", "activations", "neurons")
+#: Columns a sweep can show: the totals and the network's output shape.
+COLUMNS = (*TOTALS, "output")
+#: Points one sweep may visit, and points per compiled call.
+MAX_POINTS = 50_000_000
+CHUNK = 1 << 18
+
+
+# --- what the values are ----------------------------------------------------------------------------
+
+
+def _ints(name: str, text: str) -> list[int]:
+    """ "32:1024:32" (ends included), "1,2,4" or "224" as a list of positive whole numbers."""
+    try:
+        if ":" in text:
+            parts = [int(p) for p in text.split(":")]
+            if len(parts) not in (2, 3) or (len(parts) == 3 and parts[2] < 1):
+                raise ValueError
+            values = list(range(parts[0], parts[1] + 1, parts[2] if len(parts) == 3 else 1))
+        else:
+            values = [int(p) for p in text.split(",")]
+    except ValueError:
+        raise CnncalcError(f"{name}={text}: give START:STOP[:STEP], a list 1,2,4 or a whole number") from None
+    return values
+
+
+def _axis(name: str, given: Any) -> list[int] | Expr:
+    """One symbol's values: a list of ints, or an expression in other symbols."""
+    if isinstance(given, str):
+        text = given.strip()
+        if text and (text[0].isdigit() and all(c.isdigit() or c in ":, " for c in text)):
+            values = _ints(name, text.replace(" ", ""))
+        else:
+            try:
+                return parse(text)
+            except ExpressionError as err:
+                raise CnncalcError(f"{name}={given}: {err.reason}") from None
+    elif isinstance(given, bool):
+        raise CnncalcError(f"{name}: give whole numbers, not {given!r}")
+    elif isinstance(given, int):
+        values = [given]
+    else:
+        values = list(given)
+    if not values:
+        raise CnncalcError(f"{name}={given}: the range is empty")
+    bad = [v for v in values if isinstance(v, bool) or not isinstance(v, int) or v < 1]
+    if bad:
+        raise CnncalcError(f"{name}: values must be positive whole numbers, got {bad[0]!r}")
+    return values
+
+
+@dataclass(frozen=True, slots=True)
+class Grid:
+    """The points of a sweep: ``axes`` (symbol -> values; the grid is their product), ``derived``
+    (symbol -> sympy expression in the axes' symbols) and ``fixed`` (symbol -> int)."""
+
+    axes: dict[str, list[int]]
+    derived: dict[str, Any]
+    fixed: dict[str, int]
+
+    @property
+    def size(self) -> int:
+        return math.prod(len(v) for v in self.axes.values())
+
+
+def grid(arch: Architecture, values: Mapping[str, Any]) -> Grid:
+    """The grid ``values`` describe, with the file's defaults for the other symbols."""
+    names = arch.symbol_names
+    unknown = [n for n in values if n not in names]
+    if unknown:
+        choices = ", ".join(sorted(names)) or "none"
+        raise CnncalcError(f"{arch.name} has no symbol {unknown[0]!r} (its symbols: {choices})")
+    parsed = {n: _axis(n, v) for n, v in values.items()}
+    axes = {n: v for n, v in parsed.items() if isinstance(v, list) and len(v) > 1}
+    fixed = {n: v[0] for n, v in parsed.items() if isinstance(v, list) and len(v) == 1}
+    exprs = {n: v for n, v in parsed.items() if isinstance(v, Expr)}
+    for n in [*(n for n in arch.symbols if n in names), *sorted(names - set(arch.symbols))]:
+        if n in parsed:
+            continue
+        if n not in arch.defaults:
+            raise CnncalcError(f"{n} has no default: give its values (--set {n}=...)")
+        fixed[n] = arch.defaults[n]
+    derived: dict[str, Any] = {}
+    pending = dict(exprs)
+    while pending:  # each expression over the axes, the fixed values and expressions already known
+        ready = {n: e for n, e in pending.items() if e.names <= set(axes) | set(fixed) | set(derived)}
+        if not ready:
+            n, e = next(iter(pending.items()))
+            missing = sorted(e.names - set(axes) - set(fixed) - set(derived) - set(pending))
+            why = (
+                f"{', '.join(missing)} is not a symbol of {arch.name}"
+                if missing
+                else "the expressions refer to each other"
+            )
+            raise CnncalcError(f"{n}={e.text}: {why}")
+        for n, e in ready.items():
+            known = {**fixed, **{k: symbol(k) for k in axes}, **derived}
+            derived[n] = evaluate(e, known, True)
+            del pending[n]
+    if math.prod(len(v) for v in axes.values()) > MAX_POINTS:
+        raise CnncalcError(f"the grid has over {MAX_POINTS:,} points: narrow a range or take a larger step")
+    return Grid(axes, derived, fixed)
+
+
+# --- the compiled network -------------------------------------------------------------------------------
+
+
+def where_expr(condition: Expr, names: Mapping[str, Any]) -> list[tuple[str, Any]] | Any:
+    """The tree of a parsed condition with names replaced by their closed forms: comparisons
+    become ("cmp", relation, lhs - rhs), and/or/not stay."""
+
+    def num(node: tuple[Any, ...]) -> Any:
+        sp = _sp()
+        op = node[0]
+        if op == "num":
+            v = node[1]
+            return sp.Rational(v.numerator, v.denominator) if isinstance(v, Fraction) else sp.Integer(v)
+        if op == "name":
+            if node[1] not in names:
+                raise CnncalcError(f"{condition.text!r}: unknown name {node[1]!r} (names: {', '.join(names)})")
+            return sp.sympify(names[node[1]]) if isinstance(names[node[1]], int) else names[node[1]]
+        if op == "neg":
+            return -num(node[1])
+        a, b = num(node[1]), num(node[2])
+        if op in ("div", "floordiv", "mod") and b == 0:
+            raise CnncalcError(f"{condition.text!r} divides by zero")
+        ops: dict[str, Callable[[], Any]] = {
+            "add": lambda: a + b,
+            "sub": lambda: a - b,
+            "mul": lambda: a * b,
+            "div": lambda: a / b,
+            "floordiv": lambda: floordiv(a, b),
+            "mod": lambda: a - b * floordiv(a, b),
+            "pow": lambda: a**b,
+        }
+        if op == "pow" and not (b.is_Integer and 0 <= b <= 8):
+            raise CnncalcError(f"{condition.text!r}: an exponent must be a whole number from 0 to 8")
+        return ops[op]()
+
+    def walk(node: tuple[Any, ...]) -> Any:
+        if node[0] == "cmp":
+            return ("cmp", node[1], num(node[2]) - num(node[3]))
+        return (node[0], *(walk(n) for n in node[1:]))
+
+    return walk(condition.tree)
+
+
+class Model:
+    """The totals, output shape and rules of a network compiled for one grid (and a condition):
+    ``run(values)`` returns the rules' tests, the condition's test and the columns, per point."""
+
+    def __init__(
+        self,
+        summary: Summary,
+        limits: Constraints,
+        points: Grid,
+        columns: Sequence[str],
+        where: str | None,
+        vector: bool,
+    ) -> None:
+        self.limits = limits
+        sp = _sp()
+        subs = {symbol(n): sp.Integer(v) for n, v in points.fixed.items()}
+        subs.update({symbol(n): e for n, e in points.derived.items()})
+
+        def put(value: Any) -> Any:
+            return value if isinstance(value, int) else value.xreplace(subs)
+
+        t = summary.total
+        totals = {"params": t.params, "trainable_params": t.trainable_params, "macs": t.macs}
+        totals.update(flops=2 * t.macs, activations=t.activations, neurons=t.neurons)
+        totals = {k: put(v) for k, v in totals.items()}
+        self.program = program = Program(list(points.axes), vector)
+        self.labels = [f"{r.layer}: {r.condition}" for r in self.limits.rules]
+        tests = [program.test(r.relation, put(r.value)) for r in self.limits.rules]
+        for n, e in points.derived.items():  # an expression's value must be a positive whole number
+            self.labels += [f"{n} = {e} is not a whole number", f"{n} = {e} is below 1"]
+            tests += [program.test("eq", e - sp.floor(e)), program.test("ge", e - 1)]
+        self.n_tests = len(tests)
+        self.condition = where
+        self.totals = totals
+        self.subs = subs
+        outputs = list(tests)
+        self.where_tree: Any = None
+        if where is not None:
+            names = {**{n: symbol(n) for n in points.axes}, **points.derived, **points.fixed, **totals}
+            self.where_tree = where_expr(parse_condition(where), names)
+            outputs.append(self._logic(self.where_tree))
+        self.columns = [c for c in columns if c != "output"]
+        outputs += [program.value(totals[c]) for c in self.columns]
+        self.output = [put(d) for d in summary.rows[-1].output] if "output" in columns else []
+        outputs += [program.value(d) for d in self.output]
+        outputs += [program.value(e) for e in points.derived.values()]
+        self.function = program.build(outputs)
+
+    def totals_at(self, value: int) -> dict[str, int]:
+        """Every total at one value of the grid's single swept symbol (exact, from the closed forms)."""
+        (x,) = [s for s in self.program.order]
+        point = {symbol(x): value}
+        return {k: int(v) if isinstance(v, int) else int(v.xreplace(point)) for k, v in self.totals.items()}
+
+    def _logic(self, node: Any) -> str:
+        if node[0] == "cmp":
+            return self.program.test(node[1], node[2])
+        return self.program.logic(node[0], [self._logic(n) for n in node[1:]])
+
+
+def _magnitude(model: Model, points: Grid) -> int:
+    """The largest result at the grid's two corners (sizes and totals grow with the symbols):
+    above :data:`INT64_SAFE`, numpy works on exact Python ints instead of int64."""
+    biggest = 0
+    for corner in (min, max):
+        out = model.function(*(corner(v) for v in points.axes.values()))
+        biggest = max([biggest, *(abs(int(v)) for v in out if not isinstance(v, bool))])
+    return biggest
+
+
+# --- running a sweep ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """The results of a sweep, column by column (``data``): each swept or derived symbol, ``valid``,
+    ``reason`` (the first rule an invalid point breaks, else ""), each total asked for and ``output``
+    (the network's output shape). Rows are the valid points meeting ``where``, or every point when
+    there is no condition. A sequence of rows (dicts); ``to_pandas()``, ``render(format)``."""
+
+    name: str
+    symbols: tuple[str, ...]
+    columns: tuple[str, ...]
+    data: dict[str, Any]
+    points: int
+    invalid: dict[str, int]
+    fixed: dict[str, int]
+    where: str | None
+    engine: str
+    seconds: float
+    keys: tuple[str, ...] = field(default=())
+
+    def __len__(self) -> int:
+        return len(self.data["valid"])
+
+    def __getitem__(self, i: int) -> dict[str, Any]:
+        valid = bool(self.data["valid"][i])
+        counted = (*self.columns, "output")  # meaningless where the point is invalid
+        return {k: _plain(self.data[k][i]) if valid or k not in counted else None for k in self.keys}
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return (self[i] for i in range(len(self)))
+
+    @property
+    def rows(self) -> list[dict[str, Any]]:
+        """Every row as a dict (symbol values, valid, reason, the totals, output)."""
+        return list(self)
+
+    def to_pandas(self) -> Any:
+        """A pandas DataFrame with one column per key (needs pandas: ``pip install "cnncalc[pandas]"``)."""
+        try:
+            import pandas as pd
+        except ImportError:
+            raise CnncalcError('to_pandas needs pandas: pip install "cnncalc[pandas]"') from None
+        return pd.DataFrame(self.rows, columns=list(self.keys))
+
+    def render(self, format: str = "text") -> str:
+        """The rows as a text table, Markdown, CSV or JSON."""
+        from .render.sweep import render_sweep
+
+        return render_sweep(self, format)
+
+    def __str__(self) -> str:
+        return self.render("text")
+
+    def _repr_markdown_(self) -> str:
+        return self.render("markdown")
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars and rows as Python ints, bools, strings and tuples."""
+    if hasattr(value, "tolist"):
+        value = value.tolist()
+    return tuple(int(v) for v in value) if isinstance(value, (list, tuple)) else value
+
+
+def run(
+    arch: Architecture,
+    values: Mapping[str, Any],
+    *,
+    columns: Sequence[str] = ("params", "macs", "activations"),
+    where: str | None = None,
+    engine: str = "auto",
+    progress: Callable[[int, int], None] | None = None,
+) -> Sweep:
+    """The sweep of ``arch`` over ``values`` (see the module's docstring); ``engine`` "numpy",
+    "python" or "auto" (numpy when installed); ``progress(done, total)`` after each chunk."""
+    unknown = [c for c in columns if c not in COLUMNS]
+    if unknown:
+        raise CnncalcError(f"unknown column {unknown[0]!r}; columns: {', '.join(COLUMNS)}")
+    if engine not in ("auto", "numpy", "python"):
+        raise CnncalcError(f"unknown engine {engine!r}; engines: auto, numpy, python")
+    vector = has_numpy() if engine == "auto" else engine == "numpy"
+    if vector and not has_numpy():
+        raise CnncalcError('the numpy engine needs numpy: pip install "cnncalc[fast]"')
+    points = grid(arch, values)
+    summary, _ = collect(arch.network)
+    limits = arch.constraints()
+    start = time.perf_counter()
+    scalar = Model(summary, limits, points, columns, where, vector=False)
+    if vector and points.axes:
+        model = Model(summary, limits, points, columns, where, vector=True)
+        huge = _magnitude(scalar, points) > INT64_SAFE
+        data, invalid = _run_numpy(model, points, huge, progress)
+    else:
+        data, invalid = _run_python(scalar, points, progress)
+    keys = (*points.axes, *points.derived, "valid", "reason", *scalar.columns, *(("output",) if scalar.output else ()))
+    return Sweep(
+        name=arch.name,
+        symbols=(*points.axes, *points.derived),
+        columns=tuple(c for c in columns if c in keys),
+        data=data,
+        points=points.size,
+        invalid=invalid,
+        fixed=points.fixed,
+        where=where,
+        engine="numpy" if vector and points.axes else "python",
+        seconds=time.perf_counter() - start,
+        keys=keys,
+    )
+
+
+def _run_python(
+    model: Model, points: Grid, progress: Callable[[int, int], None] | None
+) -> tuple[dict[str, Any], dict[str, int]]:
+    """Point by point on Python ints."""
+    n_tests, conditioned = model.n_tests, model.condition is not None
+    first = n_tests + conditioned
+    n_columns, n_output = len(model.columns), len(model.output)
+    names = [*points.axes, *points.derived]
+    data: dict[str, list[Any]] = {k: [] for k in [*names, "valid", "reason", *model.columns, "output"]}
+    invalid: dict[str, int] = {}
+    total, function, labels = points.size, model.function, model.labels
+    for done, combo in enumerate(itertools.product(*points.axes.values()), 1):
+        out = function(*combo)
+        tests = out[:n_tests]
+        valid = all(tests)
+        reason = "" if valid else labels[tests.index(False)]
+        if reason:
+            invalid[reason] = invalid.get(reason, 0) + 1
+        if progress is not None and done % CHUNK == 0:
+            progress(done, total)
+        if conditioned and not (valid and out[n_tests]):
+            continue
+        derived = out[len(out) - len(points.derived) :] if points.derived else ()
+        for name, v in zip(names, (*combo, *derived), strict=True):
+            data[name].append(v)
+        data["valid"].append(valid)
+        data["reason"].append(reason)
+        for c, v in zip(model.columns, out[first : first + n_columns], strict=True):
+            data[c].append(v)
+        data["output"].append(tuple(out[first + n_columns : first + n_columns + n_output]))
+    if progress is not None:
+        progress(total, total)
+    return data, invalid
+
+
+def _run_numpy(
+    model: Model, points: Grid, huge: bool, progress: Callable[[int, int], None] | None
+) -> tuple[dict[str, Any], dict[str, int]]:
+    """Chunks of points as numpy arrays (int64, or exact Python ints in object arrays when ``huge``)."""
+    import numpy as np
+
+    dtype: Any = object if huge else np.int64
+    axes = [np.array(v, dtype=dtype) for v in points.axes.values()]
+    shape = tuple(len(a) for a in axes)
+    total, n_tests, conditioned = points.size, model.n_tests, model.condition is not None
+    first = n_tests + conditioned
+    n_columns, n_output, n_derived = len(model.columns), len(model.output), len(points.derived)
+    labels = np.array([*model.labels, ""], dtype=object)
+    pieces: dict[str, list[Any]] = {}
+    invalid: dict[str, int] = {}
+    for start in range(0, total, CHUNK):
+        index = np.unravel_index(np.arange(start, min(total, start + CHUNK)), shape)
+        args = [a[i] for a, i in zip(axes, index, strict=True)]
+        n = len(args[0])
+        out = [np.broadcast_to(v, (n,)) for v in model.function(*args)]
+        tests = np.array(out[:n_tests], dtype=bool).reshape(n_tests, n)
+        valid = tests.all(axis=0)
+        which = np.where(valid, n_tests, np.argmin(tests, axis=0)) if n_tests else np.full(n, 0)
+        reasons = labels[which] if n_tests else np.full(n, "", dtype=object)
+        for i, count in zip(*np.unique(which[~valid], return_counts=True), strict=True):
+            invalid[model.labels[i]] = invalid.get(model.labels[i], 0) + int(count)
+        keep = valid & out[n_tests].astype(bool) if conditioned else np.ones(n, dtype=bool)
+        derived = out[len(out) - n_derived :] if n_derived else []
+        columns: dict[str, Any] = {
+            **dict(zip([*points.axes, *points.derived], [*args, *derived], strict=True)),
+            "valid": valid,
+            "reason": reasons,
+            **dict(zip(model.columns, out[first : first + n_columns], strict=True)),
+        }
+        if n_output:
+            columns["output"] = np.stack(out[first + n_columns : first + n_columns + n_output], axis=1)
+        for k, v in columns.items():
+            pieces.setdefault(k, []).append(v[keep])
+        if progress is not None:
+            progress(min(total, start + CHUNK), total)
+    data = {k: np.concatenate(v) for k, v in pieces.items()}
+    data.setdefault("output", np.zeros((len(data["valid"]), 0), dtype=np.int64))
+    return data, invalid
