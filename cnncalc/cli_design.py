@@ -35,7 +35,7 @@ def _format(choices: list[str]) -> Callable[[Callable[..., Any]], Callable[..., 
 @click.command()
 @click.argument("file")
 @set_option
-@_format(["text", "markdown", "json"])
+@_format(["text", "markdown", "latex", "json"])
 def constraints(file: str, assignments: tuple[tuple[str, int], ...], fmt: str) -> None:
     """The valid values of every symbol of FILE, exactly, and the layers that impose them.
 
@@ -103,7 +103,7 @@ class _Progress:
     show_default=True,
     help="numpy (vectorised, the fast extra) or plain Python; auto takes numpy when installed.",
 )
-@_format(["text", "markdown", "csv", "json"])
+@_format(["text", "markdown", "latex", "csv", "json"])
 def sweep(
     file: str, assignments: tuple[tuple[str, str], ...], where: str | None, columns: str, engine: str, fmt: str
 ) -> None:

@@ -13,14 +13,16 @@ point by point.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .errors import CnncalcError, Collector, Condition, Location
 from .evaluate import evaluate
 from .periodic import IntSet, NotPeriodic, solve
-from .symbolic import floordiv, free_symbols, substitute, symbol, to_text
+from .render.latex_fit import escape
+from .symbolic import floordiv, free_symbols, substitute, symbol, to_latex, to_text
 
 if TYPE_CHECKING:
     from .network import Network
@@ -55,6 +57,17 @@ class Rule:
         return f"{_side(left)} {op} {_side(right)}"
 
     @property
+    def latex(self) -> str:
+        """The condition in LaTeX math (sympy's printer): ``\\left\\lfloor ... \\right\\rfloor \\geq 1``."""
+        if self.kind == "declared":
+            return _set_latex(self.what)
+        terms = self.value.as_ordered_terms() if hasattr(self.value, "as_ordered_terms") else [self.value]
+        left = sum((t for t in terms if not t.could_extract_minus_sign()), start=0)
+        right = sum((-t for t in terms if t.could_extract_minus_sign()), start=0)
+        op = "\\geq" if self.relation == "ge" else "="
+        return f"{to_latex(left)} {op} {to_latex(right)}"
+
+    @property
     def origin(self) -> str:
         """Where the rule comes from: ``pool3 (maxpool2d, line 40)``."""
         line = f", line {self.location.line}" if self.location and self.location.line else ""
@@ -83,6 +96,16 @@ class Rule:
             "side_branch": self.side,
             "solution": None if self.solution is None else self.solution.to_dict(),
         }
+
+
+def _set_latex(text: str) -> str:
+    """A set as :meth:`IntSet.describe` writes it ("H >= 63 and H % 16 == 0"), in LaTeX math."""
+    text = re.sub(r"^any (\w+) >= 1$", r"\1 >= 1", text).replace("{", "\\{").replace("}", "\\}")
+    text = re.sub(r"% (\d+) == (\d+)", r"\\equiv \2 \\pmod{\1}", text)
+    text = re.sub(r"% (\d+) in ", r"\\bmod \1 in ", text)
+    for old, new in ((">=", "\\geq"), (" in \\{", " \\in \\{"), (", or ", " \\text{ or } "), (" and ", ",\\ ")):
+        text = text.replace(old, new)
+    return text
 
 
 def _side(terms: list[Any]) -> str:
@@ -155,12 +178,12 @@ class Constraints:
         return f"{given}: {self.name} needs {needs} (because of {first})"
 
     def render(self, format: str = "text") -> str:
-        """The constraints as text, Markdown or JSON (:meth:`to_dict`)."""
+        """The constraints as text, Markdown, LaTeX (an itemize) or JSON (:meth:`to_dict`)."""
         if format == "json":
             return json.dumps(self.to_dict(), indent=2) + "\n"
-        if format not in ("text", "markdown"):
-            raise CnncalcError(f"unknown format {format!r} for constraints; formats: text, markdown, json")
-        return _render(self, markdown=format == "markdown")
+        if format not in ("text", "markdown", "latex"):
+            raise CnncalcError(f"unknown format {format!r} for constraints; formats: text, markdown, latex, json")
+        return _render(self, format)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready data: per symbol its set (text, smallest value, exact residue classes) and reasons."""
@@ -189,32 +212,52 @@ class Constraints:
         return self.render("markdown")
 
 
-def _render(c: Constraints, markdown: bool) -> str:
-    code = (lambda s: f"`{s}`") if markdown else (lambda s: s)
-    lines = [f"{'## ' if markdown else ''}{c.name}: valid values", ""] if markdown else [f"{c.name}: valid values"]
+def _items(c: Constraints, code: Callable[[str], str], plain: Callable[[str], str]) -> list[tuple[str, list[str]]]:
+    """Per symbol: its set, then why (rules, the declaration, side branches); joint rules last.
+    ``code`` marks a condition (a LaTeX ``code`` gets text and turns it into math)."""
+    items = []
+    latex = code("x") == "\\(x\\)"
     for name, s in c.sets.items():
-        head = f"{code(s.describe(name))}" + ("" if c.exact[name] else " (rules not reduced: checked point by point)")
-        lines.append(f"- {head}" if markdown else f"  {head}")
-        for r in c.reasons[name]:
-            lines.append(
-                f"  - because of {r.origin}: {r.what}: {code(r.condition)}" if markdown else f"      because of {r}"
-            )
+        head = code(s.describe(name)) + ("" if c.exact[name] else plain(" (rules not reduced: checked point by point)"))
+        why = [
+            f"\\({r.latex}\\), " + plain(f"because of {r.origin}: {r.what}")
+            if latex
+            else plain(f"because of {r.origin}: {r.what}: ") + code(r.condition)
+            for r in c.reasons[name]
+            if r.kind != "declared"  # said below, with whether the layers need it
+        ]
         if name in c.declared:
-            m = c.declared[name]
             needed = _declaration_needed(c, name)
             note = "the network needs it too" if not needed else f"stricter than the layers need ({needed})"
-            lines.append(("  - " if markdown else "      ") + f"declared in the file: multiple of {m}; {note}")
+            why.append(plain(f"declared in the file: multiple of {c.declared[name]}; {note}"))
         if c.main[name] != s:
-            lines.append(
-                ("  - " if markdown else "      ") + f"without side branches: {code(c.main[name].describe(name))}"
-            )
-    for r in c.joint:
-        lines.append(f"- {code(r.condition)} ({r.origin}: {r.what})" if markdown else f"  {r.condition}  ({r})")
+            why.append(plain("without side branches: ") + code(c.main[name].describe(name)))
+        items.append((head, why))
+    items += [
+        ((f"\\({r.latex}\\)" if latex else code(r.condition)) + plain(f" ({r.origin}: {r.what})"), []) for r in c.joint
+    ]
+    return items
+
+
+def _render(c: Constraints, style: str) -> str:
     smallest = {n: c.minimum(n) for n in c.sets}
+    last = ""
     if smallest and all(v is not None for v in smallest.values()):
-        shown = ", ".join(f"{n} = {v}" for n, v in smallest.items())
-        lines.append(("" if not markdown else "\n") + f"smallest values: {shown}")
-    return "\n".join(lines) + "\n"
+        last = "smallest values: " + ", ".join(f"{n} = {v}" for n, v in smallest.items())
+    if style == "latex":
+        items = _items(c, lambda t: f"\\({_set_latex(t)}\\)", lambda t: escape(t).replace(">=", "\\(\\geq\\)"))
+        lines = [f"% cnncalc constraints: {escape(c.name)}", "\\begin{itemize}"]
+        for head, why in items:
+            lines.append(f"  \\item {head}")
+            lines += ["  \\begin{itemize}", *(f"    \\item {w}" for w in why), "  \\end{itemize}"] if why else []
+        return "\n".join([*lines, "\\end{itemize}", escape(last) + "\\par"]) + "\n"
+    markdown = style == "markdown"
+    items = _items(c, (lambda t: f"`{t}`") if markdown else (lambda t: t), lambda t: t)
+    lines = [f"## {c.name}: valid values", ""] if markdown else [f"{c.name}: valid values"]
+    for head, why in items:
+        lines.append(f"- {head}" if markdown else f"  {head}")
+        lines += [f"  - {w}" if markdown else f"      {w}" for w in why]
+    return "\n".join([*lines, *(["", last] if markdown and last else [last] if last else [])]) + "\n"
 
 
 def _declaration_needed(c: Constraints, name: str) -> str:

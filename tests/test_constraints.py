@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import random
+from pathlib import Path
 
 import pytest
 import yaml
@@ -178,8 +179,8 @@ def test_data_forms() -> None:
     relation = limits.sets["H"].relation("H")
     (h,) = relation.free_symbols
     assert bool(relation.subs(h, 15)) and not bool(relation.subs(h, 14))
-    with pytest.raises(CnncalcError, match="unknown format 'latex'"):
-        limits.render("latex")
+    with pytest.raises(CnncalcError, match="unknown format 'csv'"):
+        limits.render("csv")
 
 
 def test_cli() -> None:
@@ -233,3 +234,24 @@ def test_intset_algebra() -> None:
     assert IntSet(4, ((4, None), (1, None), (6, None), (3, None))).describe("x") == "x >= 3, or x in {1}"
     assert IntSet(1, ((3, 5),)).describe("x") == "x in {3, 4, 5}"
     assert (IntSet(1, ((3, 5),)) & IntSet(1, ((7, None),))).describe("x") == "no value"
+
+
+def test_latex_of_constraints_and_sweeps_compiles(tmp_path: Path) -> None:
+    from .test_latex import _need_tex, compile_tex
+
+    _need_tex()
+    parts = [
+        run("constraints", "alexnet", "--format", "latex").stdout,
+        run("constraints", "unet", "--format", "latex").stdout,
+        run("constraints", "densenet121", "--format", "latex").stdout,
+        run(
+            "sweep", "unet", "--set", "H=8:48:8", "--set", "W=H", "--columns", "macs,output", "--format", "latex"
+        ).stdout,
+    ]
+    assert r"\(H \geq 63\)" in parts[0] and r"\(H \equiv 0 \pmod{16}\)" in parts[1]  # [TV], [UNET]
+    assert r"\emph{invalid:} \texttt{pool4: floor(H/16) >= 1}" in parts[3]
+    tex = (
+        "\\documentclass{article}\n\\usepackage{booktabs}\n\\begin{document}\n" + "\n".join(parts) + "\\end{document}\n"
+    )
+    done = compile_tex(tex, "design", tmp_path, [], runs=1)
+    assert not done.problems and done.pdf.exists()

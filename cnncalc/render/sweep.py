@@ -8,6 +8,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from ..errors import CnncalcError
+from .latex_fit import escape
 
 if TYPE_CHECKING:
     from ..sweep import Sweep
@@ -111,7 +112,30 @@ def _json(sweep: Sweep) -> str:
     return json.dumps(data, indent=2) + "\n"
 
 
-RENDERERS = {"text": _text, "markdown": _markdown, "csv": _csv, "json": _json}
+def _latex(sweep: Sweep) -> str:
+    """A booktabs tabular (needs ``\\usepackage{booktabs}``), invalid points spanning the totals."""
+    head, rows = _lines(sweep)
+    n = len(head)
+    lines = [
+        "% cnncalc sweep: needs \\usepackage{booktabs}",
+        "\\begin{tabular}{" + "r" * n + "}",
+        "\\toprule",
+        " & ".join(escape(h) for h in head) + " \\\\",
+        "\\midrule",
+    ]
+    for r in rows:
+        cells = [escape(c).replace(",", "{,}") for c in r]
+        if len(r) == n and "output" in sweep.columns:  # 2x16x16 as 2 x 16 x 16 in math
+            cells[-1] = "$" + cells[-1].replace("x", r"\times ") + "$"
+        if len(r) != n:
+            reason = escape(r[-1].removeprefix("invalid: "))
+            cells = [*cells[:-1], f"\\multicolumn{{{n - len(r) + 1}}}{{l}}{{\\emph{{invalid:}} \\texttt{{{reason}}}}}"]
+        lines.append(" & ".join(cells) + " \\\\")
+    lines += ["\\bottomrule", "\\end{tabular}", *(f"% {note}" for note in _notes(sweep))]
+    return "\n".join(lines) + "\n"
+
+
+RENDERERS = {"text": _text, "markdown": _markdown, "latex": _latex, "csv": _csv, "json": _json}
 
 
 def render_sweep(sweep: Sweep, format: str = "text") -> str:
