@@ -11,7 +11,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .constraints import Constraints, constraints
 from .errors import CnncalcError, Location, SchemaError, ShapeError
 from .evaluate import evaluate
 from .layers import Layer
@@ -29,6 +28,7 @@ from .spec import (
 )
 
 if TYPE_CHECKING:
+    from .constraints import Constraints
     from .explain import Explanation
     from .report import Summary
     from .solve import Solution
@@ -217,6 +217,8 @@ class Architecture:
         ``.describe("H")`` -> "H >= 63", ``.minimum("H")``, ``.valid(H=50)``, ``.why(H=50)``,
         ``.render("text" | "markdown" | "json")``."""
         if self._constraints is None:
+            from .constraints import constraints  # sympy and the solver: only when asked
+
             self._constraints = constraints(self._network)
         return self._constraints
 

@@ -7,13 +7,15 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from .cli_io import load_file, set_option, values_option
-from .constraints import Constraints
 from .errors import CnncalcError
+
+if TYPE_CHECKING:
+    from .constraints import Constraints
 
 
 def limit_text(limits: Constraints, name: str) -> str:

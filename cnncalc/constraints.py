@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any
 from .errors import CnncalcError, Collector, Condition, Location
 from .evaluate import evaluate
 from .periodic import IntSet, NotPeriodic, solve
-from .render.latex_fit import escape
 from .symbolic import floordiv, free_symbols, substitute, symbol, to_latex, to_text
 
 if TYPE_CHECKING:
@@ -245,6 +244,8 @@ def _render(c: Constraints, style: str) -> str:
     if smallest and all(v is not None for v in smallest.values()):
         last = "smallest values: " + ", ".join(f"{n} = {v}" for n, v in smallest.items())
     if style == "latex":
+        from .render.latex_fit import escape
+
         items = _items(c, lambda t: f"\\({_set_latex(t)}\\)", lambda t: escape(t).replace(">=", "\\(\\geq\\)"))
         lines = [f"% cnncalc constraints: {escape(c.name)}", "\\begin{itemize}"]
         for head, why in items:
