@@ -157,22 +157,22 @@ BUILDERS: dict[str, Builder] = {
     "localresponsenorm": lambda layer, env, x: nn.LocalResponseNorm(
         layer.size, alpha=layer.alpha, beta=layer.beta, k=layer.k
     ),
-    "dropout": lambda layer, env, x: nn.Dropout(layer.p),  # inplace changes no number
+    # ``inplace`` changes no count, but what memory holds (cnncalc.memory): built as written.
+    "dropout": lambda layer, env, x: nn.Dropout(layer.p, inplace=layer.inplace),
     "stochasticdepth": lambda layer, env, x: StochasticDepthModule(layer.p, layer.mode),
     "channel_shuffle": lambda layer, env, x: nn.ChannelShuffle(whole(env, layer.groups)),
     "chunk": lambda layer, env, x: ChunkModule(whole(env, layer.chunks), layer.index),
-    "leakyrelu": lambda layer, env, x: nn.LeakyReLU(layer.negative_slope),
+    "leakyrelu": lambda layer, env, x: nn.LeakyReLU(layer.negative_slope, inplace=layer.inplace),
     "gelu": lambda layer, env, x: nn.GELU(approximate=layer.approximate),
     "softmax": lambda layer, env, x: nn.Softmax(dim=layer.dim),
-    # Kinds whose fields change no number (``inplace``):
     "identity": lambda layer, env, x: nn.Identity(),
-    "relu": lambda layer, env, x: nn.ReLU(),
-    "relu6": lambda layer, env, x: nn.ReLU6(),
+    "relu": lambda layer, env, x: nn.ReLU(inplace=layer.inplace),
+    "relu6": lambda layer, env, x: nn.ReLU6(inplace=layer.inplace),
     "sigmoid": lambda layer, env, x: nn.Sigmoid(),
     "tanh": lambda layer, env, x: nn.Tanh(),
-    "silu": lambda layer, env, x: nn.SiLU(),
-    "hardswish": lambda layer, env, x: nn.Hardswish(),
-    "hardsigmoid": lambda layer, env, x: nn.Hardsigmoid(),
+    "silu": lambda layer, env, x: nn.SiLU(inplace=layer.inplace),
+    "hardswish": lambda layer, env, x: nn.Hardswish(inplace=layer.inplace),
+    "hardsigmoid": lambda layer, env, x: nn.Hardsigmoid(inplace=layer.inplace),
     "add": lambda layer, env, x: Merge("add"),
     "mul": lambda layer, env, x: Merge("mul"),
     "concat": lambda layer, env, x: Merge("concat"),
