@@ -30,6 +30,7 @@ from .spec import (
 if TYPE_CHECKING:
     from .constraints import Constraints
     from .explain import Explanation
+    from .memory import Memory
     from .report import Summary
     from .solve import Solution
     from .sweep import Sweep
@@ -182,6 +183,8 @@ class Architecture:
         columns: Sequence[str] = ("params", "macs", "activations"),
         engine: str = "auto",
         progress: Callable[[int, int], None] | None = None,
+        dtype: str = "float32",
+        training: str | None = None,
         **values: Any,
     ) -> Sweep:
         """Totals at every point of a grid, exactly: ``sweep(H=range(32, 1025, 32), W="H", k=[1, 2, 4],
@@ -191,7 +194,16 @@ class Architecture:
         compiled once into integer arithmetic (numpy when installed). See :mod:`cnncalc.sweep`."""
         from .sweep import run
 
-        return run(self, {**(given or {}), **values}, columns=columns, where=where, engine=engine, progress=progress)
+        return run(
+            self,
+            {**(given or {}), **values},
+            columns=columns,
+            where=where,
+            engine=engine,
+            progress=progress,
+            dtype=dtype,
+            training=training,
+        )
 
     def solve(
         self,
@@ -202,6 +214,8 @@ class Architecture:
         maximize: str | None = None,
         minimize: str | None = None,
         upto: int = 1 << 20,
+        dtype: str = "float32",
+        training: str | None = None,
         **values: Any,
     ) -> Solution:
         """The largest (``maximize="k"``) or smallest (``minimize="H"``) value of a symbol meeting
@@ -210,7 +224,38 @@ class Architecture:
         is monotone in the symbol, beyond. See :mod:`cnncalc.solve`."""
         from .solve import solve
 
-        return solve(self, where, maximize=maximize, minimize=minimize, values={**(given or {}), **values}, upto=upto)
+        values = {**(given or {}), **values}
+        return solve(
+            self, where, maximize=maximize, minimize=minimize, values=values, upto=upto, dtype=dtype, training=training
+        )
+
+    def memory(
+        self,
+        given: Mapping[str, int] | None = None,
+        /,
+        *,
+        batch: int | str = 1,
+        dtype: str = "float32",
+        training: str | None = None,
+        size: int | None = None,
+        **values: int,
+    ) -> Memory:
+        """Bytes at ``batch`` (a number, or a symbol name such as "B": figures are then a*B + b)
+        in ``dtype`` (float32, float16, bfloat16, float64, int8): parameters, buffers, per layer
+        its output and what its backward keeps, and with ``training`` ("sgd", "momentum", "adam",
+        "adamw") gradients, optimizer state and the training total; the inference peak. The
+        other symbols take ``values`` or their defaults. See :mod:`cnncalc.memory`."""
+        from .memory import memory
+        from .symbolic import symbol
+
+        if isinstance(batch, str):
+            if not batch.isidentifier() or batch in self.symbol_names:
+                raise CnncalcError(f"the batch symbol {batch!r} must be a name that is not one of the file's symbols")
+            count: Any = symbol(batch)
+        else:
+            count = batch
+        summary = self.summarize({**(given or {}), **values}, size=size)
+        return memory(self._network, summary, batch=count, dtype=dtype, training=training)
 
     def constraints(self) -> Constraints:
         """The exact valid values of every symbol, and the layers that impose them (computed once):
@@ -231,14 +276,17 @@ class Architecture:
             return err
         return err.noted(why) if why else err
 
-    def verify(self, sizes: Sequence[int] | None = None, *, device: str = "auto", **values: int) -> Verification:
+    def verify(
+        self, sizes: Sequence[int] | None = None, *, device: str = "auto", memory: bool = False, **values: int
+    ) -> Verification:
         """Build this network in PyTorch and compare every layer's shape, parameters and MACs with
         cnncalc's, at the defaults (or ``values``) and at each size in ``sizes`` for the input's
         spatial sizes. Returns a :class:`~cnncalc.verify.Verification` (``.agrees``, ``.runs``,
-        ``.render()``). Needs PyTorch (``pip install "cnncalc[torch]"``)."""
+        ``.render()``). ``memory``: also the bytes saved for backward and the inference peak at batch
+        1 in float32, against a real CPU forward. Needs PyTorch (``pip install "cnncalc[torch]"``)."""
         from .backends import torch_backend
 
-        result: Verification = torch_backend().verify(self, values or None, sizes, device=device)
+        result: Verification = torch_backend().verify(self, values or None, sizes, device=device, memory=memory)
         return result
 
     def _default_summary(self) -> Summary:

@@ -13,13 +13,14 @@ import click
 
 from . import __version__
 from .architecture import Architecture, bundled, load
-from .cli_design import constraints, limit_text, solve, sweep
+from .cli_design import constraints, limit_text, solve, sweep, with_memory
 from .cli_io import (
     Group,
     Sizes,
     diagram_svg,
     format_options,
     load_file,
+    memory_options,
     output_options,
     picture_output,
     picture_path,
@@ -69,11 +70,15 @@ def cli() -> None:
     "--symbolic", is_flag=True, help="Keep symbols without a --set value symbolic instead of using the file's defaults."
 )
 @output_options
+@memory_options
 def summarize(
     file: str,
     assignments: tuple[tuple[str, int], ...],
     size: int | None,
     symbolic: bool,
+    batch: int | str | None,
+    dtype: str | None,
+    training: str | None,
     fmt: str,
     columns: str | None,
     wide: bool,
@@ -94,13 +99,17 @@ def summarize(
       cnncalc summarize vgg16
       cnncalc summarize vgg16 --symbolic --format latex -o vgg16.tex
       cnncalc summarize my_net.yaml --set H=512 --set W=384 --format json
+      cnncalc summarize resnet50 --training adam --batch 64 --dtype bfloat16
     """
     arch = load_file(file)
     summary = _summary(arch, assignments, size, symbolic, depth=depth, hide=hide, only=only)
     options = format_options(fmt, wide=wide, notes=notes, caption=caption, fit=fit, latex_as=latex_as)
     if fmt == "html":
         options["diagram_svg"] = diagram_svg(summary)
-    write(render(summary, fmt, _columns(columns), **options), out, arch.source)
+    text = render(summary, fmt, _columns(columns), **options)
+    if batch is not None or dtype is not None or training is not None:
+        text = with_memory(text, arch, dict(assignments), size, fmt, batch or 1, dtype or "float32", training, depth)
+    write(text, out, arch.source)
 
 
 @cli.command()
@@ -145,6 +154,9 @@ def validate(file: str) -> None:
     show_default=True,
     help="Output format: a table per set of values, or JSON for scripts.",
 )
+@click.option(
+    "--memory", is_flag=True, help="Also bytes saved for backward and the inference peak (batch 1, float32, on CPU)."
+)
 @click.pass_context
 def verify(
     ctx: click.Context,
@@ -153,6 +165,7 @@ def verify(
     sizes: tuple[int, ...] | None,
     device: str,
     fmt: str,
+    memory: bool,
 ) -> None:
     """Check cnncalc against PyTorch: build FILE's network in PyTorch, run it, and compare every
     layer's output shape, parameters and MACs (exit 0: all agree, 1: a disagreement).
@@ -164,12 +177,13 @@ def verify(
       cnncalc verify vgg16
       cnncalc verify vgg16 --sizes 97,224,513
       cnncalc verify my_net.yaml --set H=512 --set W=384 --format json
+      cnncalc verify resnet18 --sizes 224 --memory
     """
     from .backends import torch_backend
 
     backend = torch_backend()
     arch = load_file(file)
-    result = backend.verify(arch, dict(assignments), sizes, device=device)
+    result = backend.verify(arch, dict(assignments), sizes, device=device, memory=memory)
     click.echo(result.render(fmt), nl=False)
     ctx.exit(0 if result.agrees else 1)
 

@@ -4,6 +4,7 @@ click commands; :mod:`cnncalc.cli` adds them to its group."""
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from collections.abc import Callable
@@ -15,6 +16,7 @@ from .cli_io import load_file, set_option, values_option
 from .errors import CnncalcError
 
 if TYPE_CHECKING:
+    from .architecture import Architecture
     from .constraints import Constraints
 
 
@@ -26,6 +28,17 @@ def limit_text(limits: Constraints, name: str) -> str:
         "" if limits.main[name] == limits.sets[name] else f", without side branches {limits.main[name].describe(name)}"
     )
     return limits.describe(name) + (f" ({layers}{side})" if layers else declared)
+
+
+def _memory(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--dtype and --training for the memory totals (train_bytes, infer_bytes...) at the batch B."""
+    from .memory import DTYPES, OPTIMIZERS
+
+    dtype = click.option("--dtype", type=click.Choice(list(DTYPES)), default="float32", show_default=True)
+    training = click.option(
+        "--training", type=click.Choice(list(OPTIMIZERS)), help="Optimizer of train_bytes (and grad_bytes...)."
+    )
+    return dtype(training(command))
 
 
 def _format(choices: list[str]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -106,8 +119,16 @@ class _Progress:
     help="numpy (vectorised, the fast extra) or plain Python; auto takes numpy when installed.",
 )
 @_format(["text", "markdown", "latex", "csv", "json"])
+@_memory
 def sweep(
-    file: str, assignments: tuple[tuple[str, str], ...], where: str | None, columns: str, engine: str, fmt: str
+    file: str,
+    assignments: tuple[tuple[str, str], ...],
+    where: str | None,
+    columns: str,
+    engine: str,
+    fmt: str,
+    dtype: str,
+    training: str | None,
 ) -> None:
     """Totals of FILE at every point of a grid of symbol values, exactly.
 
@@ -123,7 +144,15 @@ def sweep(
     """
     arch = load_file(file)
     keys = [c.strip() for c in columns.split(",") if c.strip()]
-    done = arch.sweep(dict(assignments), where=where, columns=keys, engine=engine, progress=_Progress())
+    done = arch.sweep(
+        dict(assignments),
+        where=where,
+        columns=keys,
+        engine=engine,
+        progress=_Progress(),
+        dtype=dtype,
+        training=training,
+    )
     click.echo(done.render(fmt), nl=False)
 
 
@@ -135,6 +164,7 @@ def sweep(
 @click.option("--where", metavar="CONDITION", required=True, help='The condition: "params <= 5e6".')
 @click.option("--upto", type=click.IntRange(min=1), default=1 << 20, show_default=True, help="Search 1..UPTO.")
 @_format(["text", "json"])
+@_memory
 def solve(
     file: str,
     assignments: tuple[tuple[str, str], ...],
@@ -143,6 +173,8 @@ def solve(
     where: str,
     upto: int,
     fmt: str,
+    dtype: str,
+    training: str | None,
 ) -> None:
     """The largest (--max) or smallest (--min) value of a symbol meeting a condition, exactly, with
     the totals there. Other symbols take --set values (numbers or expressions such as W=H) or their
@@ -152,10 +184,38 @@ def solve(
     Examples:
       cnncalc solve densenet121 --max k --where "params <= 5e6"
       cnncalc solve resnet50 --max H --set W=H --where "macs <= 1e9"
+      cnncalc solve resnet50 --max B --training adam --where "train_bytes <= 24*2**30"
     """
     arch = load_file(file)
-    found = arch.solve(dict(assignments), where=where, maximize=maximize, minimize=minimize, upto=upto)
+    found = arch.solve(
+        dict(assignments), where=where, maximize=maximize, minimize=minimize, upto=upto, dtype=dtype, training=training
+    )
     click.echo(found.render(fmt), nl=False)
 
 
-__all__ = ["constraints", "limit_text", "solve", "sweep"]
+def with_memory(
+    text: str,
+    arch: Architecture,
+    given: dict[str, int],
+    size: int | None,
+    fmt: str,
+    batch: int | str,
+    dtype: str,
+    training: str | None,
+    depth: int | None = None,
+) -> str:
+    """A summary's ``text`` followed by the memory figures (text, Markdown), or with them under
+    "memory" (JSON)."""
+    if fmt not in ("text", "markdown", "json"):
+        raise CnncalcError(f"--batch, --dtype and --training apply to --format text, markdown and json, not {fmt}")
+    figures = arch.memory(given, batch=batch, dtype=dtype, training=training, size=size)
+    if depth:
+        figures = figures.view(depth, arch.summarize(given, size=size).groups)
+    if fmt == "json":
+        data = json.loads(text)
+        data["memory"] = figures.to_dict()
+        return json.dumps(data, indent=2) + "\n"
+    return text + "\n" + figures.render(fmt)
+
+
+__all__ = ["constraints", "limit_text", "solve", "sweep", "with_memory"]

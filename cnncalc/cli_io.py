@@ -127,6 +127,42 @@ class Values(click.ParamType):  # type: ignore[type-arg]
         return name.strip(), text.strip()
 
 
+class Batch(click.ParamType):  # type: ignore[type-arg]
+    """A batch size: a positive whole number, or a symbol name (B) for figures in closed form."""
+
+    name = "N|NAME"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int | str:
+        if isinstance(value, int):
+            return value
+        text = str(value).strip()
+        if text.isdigit() and int(text) >= 1 and len(text) <= 12:
+            return int(text)
+        if text.isidentifier():
+            return text
+        self.fail(f"{value!r}: give a positive whole number (64) or a symbol name (B)", param, ctx)
+
+
+def memory_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--batch, --dtype and --training: memory figures after the summary."""
+    from .memory import DTYPES, OPTIMIZERS
+
+    @click.option("--batch", type=Batch(), help="Batch size for the memory figures, or a symbol (B) [default: 1].")
+    @click.option(
+        "--dtype", type=click.Choice(list(DTYPES)), help="Element type for the memory figures [default: float32]."
+    )
+    @click.option(
+        "--training",
+        type=click.Choice(list(OPTIMIZERS)),
+        help="Memory of a training step with this optimizer (gradients, optimizer state, saved activations).",
+    )
+    @functools.wraps(command)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        return command(*args, **kwargs)
+
+    return wrapped
+
+
 values_option = click.option(
     "--set",
     "assignments",

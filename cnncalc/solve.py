@@ -21,7 +21,7 @@ from .compiled import INT64_SAFE, has_numpy
 from .constraints import collect
 from .errors import CnncalcError
 from .periodic import IntSet
-from .sweep import TOTALS, Model, grid
+from .sweep import BATCH, TOTALS, Model, grid, memory_totals
 from .symbolic import _sp, symbol
 
 if TYPE_CHECKING:
@@ -159,6 +159,8 @@ def solve(
     minimize: str | None = None,
     values: Mapping[str, Any] | None = None,
     upto: int = UPTO,
+    dtype: str = "float32",
+    training: str | None = None,
 ) -> Solution:
     """The largest (``maximize``) or smallest (``minimize``) value of a symbol with ``where``
     (a condition on totals and symbols), the other symbols at ``values`` or their defaults."""
@@ -167,23 +169,25 @@ def solve(
     name = maximize or minimize or ""
     goal = "max" if maximize else "min"
     given = dict(values or {})
-    if name not in arch.symbol_names:
+    summary, _ = collect(arch.network)
+    extra = memory_totals(arch, summary, (), where, dtype, training)
+    if name not in arch.symbol_names and not (extra and name == BATCH):
         choices = ", ".join(sorted(arch.symbol_names)) or "none"
         raise CnncalcError(f"{arch.name} has no symbol {name!r} (its symbols: {choices})")
     if name in given:
         raise CnncalcError(f"{name} is what is solved for: do not give it a value")
     if upto < 1:
         raise CnncalcError(f"upto must be at least 1, got {upto}")
-    points = grid(arch, {**given, name: "1:2"})
+    points = grid(arch, {**given, name: "1:2"}, batch=bool(extra))
     if list(points.axes) != [name]:
         raise CnncalcError(f"solve searches {name} alone: give the other symbols single values or expressions")
-    summary, _ = collect(arch.network)
     limits = arch.constraints()
-    scalar = Model(summary, limits, points, TOTALS, where, vector=False)
-    vector = Model(summary, limits, points, TOTALS, where, vector=True) if has_numpy() else None
+    scalar = Model(summary, limits, points, TOTALS, where, vector=False, extra=extra)
+    vector = Model(summary, limits, points, TOTALS, where, vector=True, extra=extra) if has_numpy() else None
     kind = closure(scalar.where_tree, symbol(name))
     value, searched, failed = _search(scalar, vector, goal, kind == "down", upto)
-    exact, note = _verdict(name, goal, value, limits.sets[name], searched, failed, kind)
+    valid = limits.sets.get(name) or IntSet.everything()  # the batch B: any positive value
+    exact, note = _verdict(name, goal, value, valid, searched, failed, kind)
     totals = {} if value is None else scalar.totals_at(value)
     derived = {k: str(v) for k, v in given.items() if k in points.derived}
     return Solution(arch.name, name, goal, where, value, exact, note, totals, points.fixed, searched, derived)

@@ -11,7 +11,6 @@ points that meet it. The values per symbol are given as a whole number, a list, 
 
 from __future__ import annotations
 
-import itertools
 import math
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -21,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from .compiled import INT64_SAFE, Program, has_numpy
 from .constraints import Constraints, collect
+from .engines import run_numpy, run_python
 from .errors import CnncalcError, ExpressionError
 from .expressions import Expr, parse, parse_condition
 from .symbolic import _sp, evaluate, floordiv, symbol
@@ -31,11 +31,16 @@ if TYPE_CHECKING:
 
 #: Totals a sweep shows and a condition can name.
 TOTALS = ("params", "trainable_params", "macs", "flops", "activations", "neurons")
-#: Columns a sweep can show: the totals and the network's output shape.
-COLUMNS = (*TOTALS, "output")
-#: Points one sweep may visit, and points per compiled call.
+#: Memory totals (cnncalc.memory), in bytes, at the batch size B.
+MEMORY = (
+    "param_bytes", "buffer_bytes", "grad_bytes", "optimizer_bytes", "saved_bytes", "train_bytes", "peak_bytes", "infer_bytes"
+)  # fmt: skip
+#: The batch size's symbol, a sweep's extra axis when memory is asked for (default 1).
+BATCH = "B"
+#: Columns a sweep can show: the totals, the memory totals and the network's output shape.
+COLUMNS = (*TOTALS, *MEMORY, "output")
+#: Points one sweep may visit.
 MAX_POINTS = 50_000_000
-CHUNK = 1 << 18
 
 
 # --- what the values are ----------------------------------------------------------------------------
@@ -95,9 +100,10 @@ class Grid:
         return math.prod(len(v) for v in self.axes.values())
 
 
-def grid(arch: Architecture, values: Mapping[str, Any]) -> Grid:
-    """The grid ``values`` describe, with the file's defaults for the other symbols."""
-    names = arch.symbol_names
+def grid(arch: Architecture, values: Mapping[str, Any], batch: bool = False) -> Grid:
+    """The grid ``values`` describe, with the file's defaults for the other symbols (and the
+    batch size B, 1 by default, where ``batch``)."""
+    names = arch.symbol_names | ({BATCH} if batch else set())
     unknown = [n for n in values if n not in names]
     if unknown:
         choices = ", ".join(sorted(names)) or "none"
@@ -108,6 +114,9 @@ def grid(arch: Architecture, values: Mapping[str, Any]) -> Grid:
     exprs = {n: v for n, v in parsed.items() if isinstance(v, Expr)}
     for n in [*(n for n in arch.symbols if n in names), *sorted(names - set(arch.symbols))]:
         if n in parsed:
+            continue
+        if n == BATCH and n not in arch.symbol_names:
+            fixed[n] = 1
             continue
         if n not in arch.defaults:
             raise CnncalcError(f"{n} has no default: give its values (--set {n}=...)")
@@ -165,8 +174,9 @@ def where_expr(condition: Expr, names: Mapping[str, Any]) -> list[tuple[str, Any
             "mod": lambda: a - b * floordiv(a, b),
             "pow": lambda: a**b,
         }
-        if op == "pow" and not (b.is_Integer and 0 <= b <= 8):
-            raise CnncalcError(f"{condition.text!r}: an exponent must be a whole number from 0 to 8")
+        limit = 64 if a.is_Number else 8  # 2**30 bytes; a symbolic power stays small
+        if op == "pow" and not (b.is_Integer and 0 <= b <= limit):
+            raise CnncalcError(f"{condition.text!r}: an exponent must be a whole number from 0 to {limit}")
         return ops[op]()
 
     def walk(node: tuple[Any, ...]) -> Any:
@@ -189,6 +199,7 @@ class Model:
         columns: Sequence[str],
         where: str | None,
         vector: bool,
+        extra: Mapping[str, Any] | None = None,
     ) -> None:
         self.limits = limits
         sp = _sp()
@@ -200,7 +211,7 @@ class Model:
 
         t = summary.total
         totals = {"params": t.params, "trainable_params": t.trainable_params, "macs": t.macs}
-        totals.update(flops=2 * t.macs, activations=t.activations, neurons=t.neurons)
+        totals.update(flops=2 * t.macs, activations=t.activations, neurons=t.neurons, **(extra or {}))
         totals = {k: put(v) for k, v in totals.items()}
         self.program = program = Program(list(points.axes), vector)
         self.labels = [f"{r.layer}: {r.condition}" for r in self.limits.rules]
@@ -235,6 +246,23 @@ class Model:
         if node[0] == "cmp":
             return self.program.test(node[1], node[2])
         return self.program.logic(node[0], [self._logic(n) for n in node[1:]])
+
+
+def memory_totals(
+    arch: Architecture, summary: Summary, columns: Sequence[str], where: str | None, dtype: str, training: str | None
+) -> dict[str, Any]:
+    """The memory totals (closed forms in the sizes and the batch B) where the columns or the
+    condition name one, else nothing."""
+    used = set(columns) | (set(parse_condition(where).names) if where else set())
+    if not used & set(MEMORY):
+        return {}
+    needs = used & {"train_bytes", "grad_bytes", "optimizer_bytes"}
+    if needs and training is None:
+        raise CnncalcError(f"{sorted(needs)[0]} needs a training optimizer: --training sgd|momentum|adam|adamw")
+    from .memory import memory
+
+    batch = symbol(BATCH) if BATCH not in arch.symbol_names else 1
+    return memory(arch.network, summary, batch=batch, dtype=dtype, training=training).totals()
 
 
 def _magnitude(model: Model, points: Grid) -> int:
@@ -321,9 +349,12 @@ def run(
     where: str | None = None,
     engine: str = "auto",
     progress: Callable[[int, int], None] | None = None,
+    dtype: str = "float32",
+    training: str | None = None,
 ) -> Sweep:
     """The sweep of ``arch`` over ``values`` (see the module's docstring); ``engine`` "numpy",
-    "python" or "auto" (numpy when installed); ``progress(done, total)`` after each chunk."""
+    "python" or "auto" (numpy when installed); ``progress(done, total)`` after each chunk; the
+    memory totals in ``dtype`` with the ``training`` optimizer, at the batch size B."""
     unknown = [c for c in columns if c not in COLUMNS]
     if unknown:
         raise CnncalcError(f"unknown column {unknown[0]!r}; columns: {', '.join(COLUMNS)}")
@@ -332,17 +363,18 @@ def run(
     vector = has_numpy() if engine == "auto" else engine == "numpy"
     if vector and not has_numpy():
         raise CnncalcError('the numpy engine needs numpy: pip install "cnncalc[fast]"')
-    points = grid(arch, values)
     summary, _ = collect(arch.network)
+    extra = memory_totals(arch, summary, columns, where, dtype, training)
+    points = grid(arch, values, batch=bool(extra))
     limits = arch.constraints()
     start = time.perf_counter()
-    scalar = Model(summary, limits, points, columns, where, vector=False)
+    scalar = Model(summary, limits, points, columns, where, vector=False, extra=extra)
     if vector and points.axes:
-        model = Model(summary, limits, points, columns, where, vector=True)
+        model = Model(summary, limits, points, columns, where, vector=True, extra=extra)
         huge = _magnitude(scalar, points) > INT64_SAFE
-        data, invalid = _run_numpy(model, points, huge, progress)
+        data, invalid = run_numpy(model, points, huge, progress)
     else:
-        data, invalid = _run_python(scalar, points, progress)
+        data, invalid = run_python(scalar, points, progress)
     keys = (*points.axes, *points.derived, "valid", "reason", *scalar.columns, *(("output",) if scalar.output else ()))
     return Sweep(
         name=arch.name,
@@ -357,83 +389,3 @@ def run(
         seconds=time.perf_counter() - start,
         keys=keys,
     )
-
-
-def _run_python(
-    model: Model, points: Grid, progress: Callable[[int, int], None] | None
-) -> tuple[dict[str, Any], dict[str, int]]:
-    """Point by point on Python ints."""
-    n_tests, conditioned = model.n_tests, model.condition is not None
-    first = n_tests + conditioned
-    n_columns, n_output = len(model.columns), len(model.output)
-    names = [*points.axes, *points.derived]
-    data: dict[str, list[Any]] = {k: [] for k in [*names, "valid", "reason", *model.columns, "output"]}
-    invalid: dict[str, int] = {}
-    total, function, labels = points.size, model.function, model.labels
-    for done, combo in enumerate(itertools.product(*points.axes.values()), 1):
-        out = function(*combo)
-        tests = out[:n_tests]
-        valid = all(tests)
-        reason = "" if valid else labels[tests.index(False)]
-        if reason:
-            invalid[reason] = invalid.get(reason, 0) + 1
-        if progress is not None and done % CHUNK == 0:
-            progress(done, total)
-        if conditioned and not (valid and out[n_tests]):
-            continue
-        derived = out[len(out) - len(points.derived) :] if points.derived else ()
-        for name, v in zip(names, (*combo, *derived), strict=True):
-            data[name].append(v)
-        data["valid"].append(valid)
-        data["reason"].append(reason)
-        for c, v in zip(model.columns, out[first : first + n_columns], strict=True):
-            data[c].append(v)
-        data["output"].append(tuple(out[first + n_columns : first + n_columns + n_output]))
-    if progress is not None:
-        progress(total, total)
-    return data, invalid
-
-
-def _run_numpy(
-    model: Model, points: Grid, huge: bool, progress: Callable[[int, int], None] | None
-) -> tuple[dict[str, Any], dict[str, int]]:
-    """Chunks of points as numpy arrays (int64, or exact Python ints in object arrays when ``huge``)."""
-    import numpy as np
-
-    dtype: Any = object if huge else np.int64
-    axes = [np.array(v, dtype=dtype) for v in points.axes.values()]
-    shape = tuple(len(a) for a in axes)
-    total, n_tests, conditioned = points.size, model.n_tests, model.condition is not None
-    first = n_tests + conditioned
-    n_columns, n_output, n_derived = len(model.columns), len(model.output), len(points.derived)
-    labels = np.array([*model.labels, ""], dtype=object)
-    pieces: dict[str, list[Any]] = {}
-    invalid: dict[str, int] = {}
-    for start in range(0, total, CHUNK):
-        index = np.unravel_index(np.arange(start, min(total, start + CHUNK)), shape)
-        args = [a[i] for a, i in zip(axes, index, strict=True)]
-        n = len(args[0])
-        out = [np.broadcast_to(v, (n,)) for v in model.function(*args)]
-        tests = np.array(out[:n_tests], dtype=bool).reshape(n_tests, n)
-        valid = tests.all(axis=0)
-        which = np.where(valid, n_tests, np.argmin(tests, axis=0)) if n_tests else np.full(n, 0)
-        reasons = labels[which] if n_tests else np.full(n, "", dtype=object)
-        for i, count in zip(*np.unique(which[~valid], return_counts=True), strict=True):
-            invalid[model.labels[i]] = invalid.get(model.labels[i], 0) + int(count)
-        keep = valid & out[n_tests].astype(bool) if conditioned else np.ones(n, dtype=bool)
-        derived = out[len(out) - n_derived :] if n_derived else []
-        columns: dict[str, Any] = {
-            **dict(zip([*points.axes, *points.derived], [*args, *derived], strict=True)),
-            "valid": valid,
-            "reason": reasons,
-            **dict(zip(model.columns, out[first : first + n_columns], strict=True)),
-        }
-        if n_output:
-            columns["output"] = np.stack(out[first + n_columns : first + n_columns + n_output], axis=1)
-        for k, v in columns.items():
-            pieces.setdefault(k, []).append(v[keep])
-        if progress is not None:
-            progress(min(total, start + CHUNK), total)
-    data = {k: np.concatenate(v) for k, v in pieces.items()}
-    data.setdefault("output", np.zeros((len(data["valid"]), 0), dtype=np.int64))
-    return data, invalid

@@ -75,14 +75,47 @@ class LayerCheck:
 
 
 @dataclass(frozen=True, slots=True)
+class MemoryCheck:
+    """Memory at batch 1 in float32 (cnncalc.memory against PyTorch's measurement): bytes saved for
+    backward in training (in total; ``layers``: where the per-layer bytes differ) and the peak of
+    live activations in inference."""
+
+    predicted_saved: int
+    measured_saved: int
+    predicted_peak: int
+    measured_peak: int
+    layers: tuple[str, ...] = ()
+
+    @property
+    def agrees(self) -> bool:
+        """Whether saved bytes (every layer) and the peak are equal."""
+        return not self.layers and (self.predicted_saved, self.predicted_peak) == (
+            self.measured_saved,
+            self.measured_peak,
+        )
+
+    def __str__(self) -> str:
+        verdict = (
+            "agree" if self.agrees else "differ" + (f" (layers {', '.join(self.layers[:5])})" if self.layers else "")
+        )
+        return (
+            f"memory at batch 1, float32: saved for backward {self.predicted_saved:,} / PyTorch "
+            f"{self.measured_saved:,} bytes; inference peak {self.predicted_peak:,} / PyTorch "
+            f"{self.measured_peak:,} bytes: {verdict}"
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Run:
-    """Both sides at one set of symbol values: per-layer checks and each side's refusal, if any."""
+    """Both sides at one set of symbol values: per-layer checks and each side's refusal, if any,
+    and the memory check where it was asked for."""
 
     values: dict[str, int]
     layers: tuple[LayerCheck, ...]
     cnncalc_error: str | None
     pytorch_error: Rejection | None
     device: str
+    memory: MemoryCheck | None = None
 
     @property
     def verdict(self) -> str:
@@ -93,6 +126,8 @@ class Run:
             return "only cnncalc rejects"
         if self.pytorch_error:
             return "only PyTorch rejects"
+        if self.memory is not None and not self.memory.agrees:
+            return "disagree"
         return "agree" if all(c.agrees for c in self.layers) else "disagree"
 
     @property
@@ -139,6 +174,16 @@ class Verification:
                     "agrees": run.agrees,
                     "device": run.device,
                     "cnncalc_error": run.cnncalc_error,
+                    "memory": None
+                    if run.memory is None
+                    else {
+                        "batch": 1,
+                        "dtype": "float32",
+                        "saved_bytes": {"cnncalc": run.memory.predicted_saved, "pytorch": run.memory.measured_saved},
+                        "peak_bytes": {"cnncalc": run.memory.predicted_peak, "pytorch": run.memory.measured_peak},
+                        "layers_differing": list(run.memory.layers),
+                        "agrees": run.memory.agrees,
+                    },
                     "pytorch_error": None
                     if run.pytorch_error is None
                     else {"layer": run.pytorch_error.layer, "message": run.pytorch_error.message},
@@ -193,6 +238,8 @@ def _text(verification: Verification) -> str:
             lines.append(f"  cnncalc: {run.cnncalc_error}")
         if run.pytorch_error:
             lines.append(f"  PyTorch: {run.pytorch_error.layer}: {run.pytorch_error.message}")
+        if run.memory is not None:
+            lines.append(f"  {run.memory}")
         # Where both refuse, their two messages are the story; elsewhere every layer either side ran.
         shown = () if run.verdict == "both reject" else run.layers
         rows = [_cells(c) for c in shown if c.predicted is not None or c.measured is not None]
@@ -294,6 +341,7 @@ __all__ = [
     "SCAN_LIMIT",
     "LayerCheck",
     "Measure",
+    "MemoryCheck",
     "Rejection",
     "Run",
     "Verification",

@@ -18,15 +18,23 @@ class _Activation(Layer):
 
 
 class _InplaceActivation(_Activation):
-    """An activation PyTorch can apply in place (which changes nothing counted here)."""
+    """An activation PyTorch can apply in place: its output is then its input's storage."""
 
     inplace: StrictBool = False
+    #: What backward keeps when in place (ReLU: the output, which is the input's storage).
+    saves_inplace: ClassVar[tuple[str, ...] | None] = None
+
+    def kept(self, n_inputs: int = 1) -> tuple[str, ...]:
+        if self.inplace and self.saves_inplace is not None:
+            return self.saves_inplace
+        return self.saves
 
 
 class ReLU(_InplaceActivation):
     """ReLU (https://pytorch.org/docs/stable/generated/torch.nn.ReLU.html): max(0, x)."""
 
     kind: ClassVar[str] = "relu"
+    saves: ClassVar[tuple[str, ...]] = ("output",)
     prefix: ClassVar[str] = "relu"
 
 
@@ -34,6 +42,9 @@ class ReLU6(_InplaceActivation):
     """ReLU6 (https://pytorch.org/docs/stable/generated/torch.nn.ReLU6.html): min(max(0, x), 6)."""
 
     kind: ClassVar[str] = "relu6"
+    saves: ClassVar[tuple[str, ...]] = ("input",)
+    #: In place, a copy of the input is kept before it is overwritten.
+    saves_inplace: ClassVar[tuple[str, ...]] = ("like_input",)
     prefix: ClassVar[str] = "relu"
 
 
@@ -41,6 +52,7 @@ class LeakyReLU(_InplaceActivation):
     """LeakyReLU (https://pytorch.org/docs/stable/generated/torch.nn.LeakyReLU.html)."""
 
     kind: ClassVar[str] = "leakyrelu"
+    saves: ClassVar[tuple[str, ...]] = ("input",)
     prefix: ClassVar[str] = "relu"
     negative_slope: float = 0.01
 
@@ -49,6 +61,7 @@ class Sigmoid(_Activation):
     """Sigmoid (https://pytorch.org/docs/stable/generated/torch.nn.Sigmoid.html)."""
 
     kind: ClassVar[str] = "sigmoid"
+    saves: ClassVar[tuple[str, ...]] = ("output",)
     prefix: ClassVar[str] = "sigmoid"
 
 
@@ -56,6 +69,7 @@ class Tanh(_Activation):
     """Tanh (https://pytorch.org/docs/stable/generated/torch.nn.Tanh.html)."""
 
     kind: ClassVar[str] = "tanh"
+    saves: ClassVar[tuple[str, ...]] = ("output",)
     prefix: ClassVar[str] = "tanh"
 
 
@@ -63,6 +77,7 @@ class GELU(_Activation):
     """GELU (https://pytorch.org/docs/stable/generated/torch.nn.GELU.html)."""
 
     kind: ClassVar[str] = "gelu"
+    saves: ClassVar[tuple[str, ...]] = ("input",)
     prefix: ClassVar[str] = "gelu"
     approximate: Literal["none", "tanh"] = "none"
 
@@ -71,6 +86,9 @@ class SiLU(_InplaceActivation):
     """SiLU / swish (https://pytorch.org/docs/stable/generated/torch.nn.SiLU.html)."""
 
     kind: ClassVar[str] = "silu"
+    saves: ClassVar[tuple[str, ...]] = ("input",)
+    #: In place, a copy of the input is kept before it is overwritten.
+    saves_inplace: ClassVar[tuple[str, ...]] = ("like_input",)
     prefix: ClassVar[str] = "silu"
 
 
@@ -78,6 +96,9 @@ class Hardswish(_InplaceActivation):
     """Hardswish (https://pytorch.org/docs/stable/generated/torch.nn.Hardswish.html)."""
 
     kind: ClassVar[str] = "hardswish"
+    saves: ClassVar[tuple[str, ...]] = ("input",)
+    #: In place, a copy of the input is kept before it is overwritten.
+    saves_inplace: ClassVar[tuple[str, ...]] = ("like_input",)
     prefix: ClassVar[str] = "hardswish"
 
 
@@ -85,6 +106,7 @@ class Softmax(_Activation):
     """Softmax (https://pytorch.org/docs/stable/generated/torch.nn.Softmax.html); dim counts the batch as 0."""
 
     kind: ClassVar[str] = "softmax"
+    saves: ClassVar[tuple[str, ...]] = ("output",)
     prefix: ClassVar[str] = "softmax"
     dim: StrictInt = 1
 
@@ -101,6 +123,9 @@ class Hardsigmoid(_InplaceActivation):
     """Hardsigmoid (https://pytorch.org/docs/stable/generated/torch.nn.Hardsigmoid.html)."""
 
     kind: ClassVar[str] = "hardsigmoid"
+    saves: ClassVar[tuple[str, ...]] = ("input",)
+    #: In place, a copy of the input is kept before it is overwritten.
+    saves_inplace: ClassVar[tuple[str, ...]] = ("like_input",)
     prefix: ClassVar[str] = "hardsigmoid"
 
 
@@ -112,12 +137,21 @@ class Dropout(Layer):
     p: float = Field(default=0.5, ge=0, le=1)
     inplace: StrictBool = False
 
+    def kept(self, n_inputs: int = 1) -> tuple[str, ...]:
+        # On CPU the mask is a tensor of the input's dtype and size (bernoulli_, then div_); p = 0
+        # is the identity and p = 1 multiplies by a scalar 0.
+        return () if self.p == 0 else ("scalar",) if self.p == 1 else ("like_input",)
+
+    def aliases(self, training: bool) -> bool:
+        return not training or self.p == 0 or self.inplace
+
 
 class Identity(Layer):
     """Identity (https://pytorch.org/docs/stable/generated/torch.nn.Identity.html)."""
 
     kind: ClassVar[str] = "identity"
     prefix: ClassVar[str] = "identity"
+    view: ClassVar[bool] = True
 
 
 class StochasticDepth(Layer):
@@ -128,6 +162,13 @@ class StochasticDepth(Layer):
     prefix: ClassVar[str] = "stochastic_depth"
     p: float = Field(default=0.0, ge=0, le=1)
     mode: Literal["row", "batch"] = "row"
+
+    def kept(self, n_inputs: int = 1) -> tuple[str, ...]:
+        # torchvision multiplies by a noise tensor [N, 1, ...] ("row") or [1, 1, ...] ("batch").
+        return () if self.p == 0 else ("noise_row",) if self.mode == "row" else ("scalar",)
+
+    def aliases(self, training: bool) -> bool:
+        return not training or self.p == 0
 
 
 __all__ = [

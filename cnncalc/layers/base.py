@@ -179,7 +179,28 @@ class Layer(BaseModel):
     formula_symbols: ClassVar[dict[str, str | tuple[str, ...]]] = {}
     #: Of those, the fields left as numbers where they have their default (textbooks write no d = 1).
     formula_optional: ClassVar[frozenset[str]] = frozenset()
+    #: What backward keeps in training (PyTorch 2.13 on CPU; cnncalc.memory counts it), one tensor
+    #: each: "input", "inputs" (each input another input's gradient needs), "output", "like_input"
+    #: and "like_output" (new tensors of those sizes), "indices" (int64, the output's size),
+    #: "channels" ([C]), "positions" ([N, *spatial]), "scalar". Measured with autograd's hooks.
+    saves: ClassVar[tuple[str, ...]] = ()
+    #: What an inference forward makes besides its output and frees within the layer.
+    transient: ClassVar[tuple[str, ...]] = ()
+    #: The output is a view of the input (flatten, chunk): no memory of its own.
+    view: ClassVar[bool] = False
     trainable: StrictBool = Field(default=True, description="false: parameters are frozen (not trainable)")
+
+    def kept(self, n_inputs: int = 1) -> tuple[str, ...]:
+        """What backward keeps (:attr:`saves`, where no field changes it)."""
+        return self.saves
+
+    def transients(self, n_inputs: int = 1) -> tuple[str, ...]:
+        """What an inference forward makes and frees within the layer (:attr:`transient`)."""
+        return self.transient
+
+    def aliases(self, training: bool) -> bool:
+        """Whether the output lives in the input's storage: a view, or an in-place op."""
+        return self.view or bool(getattr(self, "inplace", False))
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:

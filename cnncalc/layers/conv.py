@@ -46,10 +46,21 @@ class _Conv(Layer):
         "kernel_size": "k", "stride": "s", "padding": "p", "dilation": "d", "groups": "g", "out_channels": "C_out"
     }  # fmt: skip
     formula_optional: ClassVar[frozenset[str]] = frozenset({"dilation", "groups"})
+    saves: ClassVar[tuple[str, ...]] = ("input",)
     out_channels: Int
     groups: Int = 1
     bias: StrictBool = True
     padding_mode: Literal["zeros", "reflect", "replicate", "circular"] = "zeros"
+
+    def kept(self, n_inputs: int = 1) -> tuple[str, ...]:
+        # A padding other than zeros is a separate op: its padded input is what the convolution
+        # keeps, and reflect/replicate padding keep their input too (circular padding does not).
+        if self.padding_mode == "zeros":
+            return self.saves
+        return ("padded",) if self.padding_mode == "circular" else ("input", "padded")
+
+    def transients(self, n_inputs: int = 1) -> tuple[str, ...]:
+        return () if self.padding_mode == "zeros" else ("padded",)
 
     def apply(self, x: Shape, env: Env) -> Effect:
         # Written for speed (every convolution of every summary): slices and list comprehensions
@@ -153,6 +164,7 @@ class _ConvTranspose(Layer):
     """The rule of convtranspose1d, 2d and 3d."""
 
     prefix: ClassVar[str] = "upconv"
+    saves: ClassVar[tuple[str, ...]] = ("input",)
     formula_symbols: ClassVar[dict[str, str | tuple[str, ...]]] = {
         "kernel_size": "k", "stride": "s", "padding": "p", "output_padding": "op", "dilation": "d", "groups": "g",
         "out_channels": "C_out",

@@ -20,6 +20,7 @@ class Linear(Layer):
 
     kind: ClassVar[str] = "linear"
     prefix: ClassVar[str] = "fc"
+    saves: ClassVar[tuple[str, ...]] = ("input",)
     formula_symbols: ClassVar[dict[str, str | tuple[str, ...]]] = {"out_features": "F_out"}
     out_features: Int
     bias: StrictBool = True
@@ -34,6 +35,9 @@ class Linear(Layer):
         return Effect(
             output=(out,), params=n * out + (out if self.bias else 0), macs=n * out, rf=FLAT, fan_in=n, bias=self.bias
         )
+
+    def kept(self, n_inputs: int = 1) -> tuple[str, ...]:
+        return self.saves if self.trainable else ()  # frozen: only the weight, for the input's gradient
 
 
 __all__ = ["Linear"]

@@ -58,6 +58,9 @@ class Add(Layer):
     prefix: ClassVar[str] = "add"
     arity: ClassVar[int | None] = None
 
+    def transients(self, n_inputs: int = 1) -> tuple[str, ...]:
+        return ("like_output",) if n_inputs >= 3 else ()  # a partial sum
+
     def apply_many(self, xs: list[Shape], env: Env) -> Effect:
         return Effect(output=_broadcast(xs, self.kind))
 
@@ -69,6 +72,11 @@ class Mul(Layer):
     kind: ClassVar[str] = "mul"
     prefix: ClassVar[str] = "mul"
     arity: ClassVar[int | None] = None
+    #: Each input another input's gradient needs (cnncalc.memory checks which need gradients).
+    saves: ClassVar[tuple[str, ...]] = ("inputs",)
+
+    def transients(self, n_inputs: int = 1) -> tuple[str, ...]:
+        return ("like_output",) if n_inputs >= 3 else ()  # a partial product
 
     def apply_many(self, xs: list[Shape], env: Env) -> Effect:
         return Effect(output=_broadcast(xs, self.kind))

@@ -18,10 +18,16 @@ class _BatchNorm(Layer):
     """params = 2C (weight and bias) when affine; running mean and variance are buffers."""
 
     prefix: ClassVar[str] = "bn"
+    #: The input, and the batch's mean and inverse standard deviation per channel.
+    saves: ClassVar[tuple[str, ...]] = ("input", "channels", "channels")
     eps: float = 1e-5
     momentum: float | None = 0.1
     affine: StrictBool = True
     track_running_stats: StrictBool = True
+
+    def transients(self, n_inputs: int = 1) -> tuple[str, ...]:
+        # Without running statistics, inference computes the batch's own.
+        return () if self.track_running_stats else ("channels", "channels")
 
     def apply(self, x: Shape, env: Env) -> Effect:
         c, *size = self._spatial(x)
@@ -74,6 +80,9 @@ class LocalResponseNorm(Layer):
     """
 
     kind: ClassVar[str] = "localresponsenorm"
+    #: PyTorch composes it of ops: the input, the padded squares, and two tensors of the output's size.
+    saves: ClassVar[tuple[str, ...]] = ("input", "lrn_padded", "like_output", "like_output")
+    transient: ClassVar[tuple[str, ...]] = ("like_output", "like_output")
     prefix: ClassVar[str] = "lrn"
     size: StrictInt = Field(ge=1)
     alpha: float = 1e-4
@@ -94,6 +103,9 @@ class LayerNorm2d(Layer):
     """
 
     kind: ClassVar[str] = "layernorm2d"
+    #: The input, and the mean and inverse standard deviation per position.
+    saves: ClassVar[tuple[str, ...]] = ("input", "positions", "positions")
+    transient: ClassVar[tuple[str, ...]] = ("positions", "positions")
     prefix: ClassVar[str] = "norm"
     rank: ClassVar[int | None] = 2
     eps: float = 1e-6
@@ -111,9 +123,13 @@ class LayerScale(Layer):
     scale). params = C; MACs 0 (elementwise)."""
 
     kind: ClassVar[str] = "layerscale"
+    saves: ClassVar[tuple[str, ...]] = ("input",)
     prefix: ClassVar[str] = "scale"
     rank: ClassVar[int | None] = 2
     init: float = 1e-6
+
+    def kept(self, n_inputs: int = 1) -> tuple[str, ...]:
+        return self.saves if self.trainable else ()  # frozen: only gamma, for the input's gradient
 
     def apply(self, x: Shape, env: Env) -> Effect:
         return Effect(output=x, params=self._spatial(x)[0])

@@ -40,6 +40,7 @@ class _Pool(Layer):
 
     prefix: ClassVar[str] = "pool"
     formula_symbols: ClassVar[dict[str, str | tuple[str, ...]]] = {"kernel_size": "k", "stride": "s", "padding": "p"}
+    saves: ClassVar[tuple[str, ...]] = ("input",)
     ceil_mode: StrictBool = False
 
     def _dilation(self, env: Env) -> tuple[Value, ...] | None:
@@ -76,6 +77,9 @@ class _Pool(Layer):
 
 
 class _MaxPool(_Pool):
+    saves: ClassVar[tuple[str, ...]] = ("input", "indices")
+    #: The indices are made even without gradients, and freed at once.
+    transient: ClassVar[tuple[str, ...]] = ("indices",)
     formula_symbols: ClassVar[dict[str, str | tuple[str, ...]]] = {**_Pool.formula_symbols, "dilation": "d"}
     formula_optional: ClassVar[frozenset[str]] = frozenset({"dilation"})
     return_indices: Annotated[StrictBool, AfterValidator(no_indices)] = False
@@ -195,6 +199,13 @@ class _AdaptivePool(Layer):
     """Pooling to ``output_size`` per axis (None keeps that axis); no parameters."""
 
     formula_symbols: ClassVar[dict[str, str | tuple[str, ...]]] = {"output_size": "o"}
+    saves: ClassVar[tuple[str, ...]] = ("input",)
+
+    def kept(self, n_inputs: int = 1) -> tuple[str, ...]:
+        # Average pooling to 1 everywhere is a mean, whose backward needs only the sizes.
+        raw: Any = getattr(self, "output_size")  # noqa: B009 - declared per rank by the subclasses
+        ones = all(o == 1 for o in (raw if isinstance(raw, tuple) else (raw,)))
+        return () if ones and "max" not in self.kind else self.saves
 
     def apply(self, x: Shape, env: Env) -> Effect:
         c, *size = self._spatial(x)
@@ -269,6 +280,8 @@ class AdaptiveAvgPool3d(_AdaptivePool):
 
 class _AdaptiveMaxPool(_AdaptivePool):
     prefix: ClassVar[str] = "maxpool"
+    saves: ClassVar[tuple[str, ...]] = ("input", "indices")
+    transient: ClassVar[tuple[str, ...]] = ("indices",)
     return_indices: Annotated[StrictBool, AfterValidator(no_indices)] = False
 
 

@@ -40,6 +40,7 @@ class Flatten(Layer):
 
     kind: ClassVar[str] = "flatten"
     prefix: ClassVar[str] = "flatten"
+    view: ClassVar[bool] = True
     start_dim: StrictInt = 1
     end_dim: StrictInt = -1
 
@@ -85,6 +86,7 @@ class Chunk(Layer):
 
     kind: ClassVar[str] = "chunk"
     prefix: ClassVar[str] = "chunk"
+    view: ClassVar[bool] = True
     formula_symbols: ClassVar[dict[str, str | tuple[str, ...]]] = {"chunks": "n"}
     chunks: Int
     index: StrictInt = Field(ge=0)

@@ -22,6 +22,14 @@ HEADINGS = {
     "activations": "Activations",
     "neurons": "Neurons",
     "output": "Output",
+    "param_bytes": "Param bytes",
+    "buffer_bytes": "Buffer bytes",
+    "grad_bytes": "Grad bytes",
+    "optimizer_bytes": "Optimizer bytes",
+    "saved_bytes": "Saved bytes",
+    "train_bytes": "Train bytes",
+    "peak_bytes": "Peak bytes",
+    "infer_bytes": "Infer bytes",
 }
 
 

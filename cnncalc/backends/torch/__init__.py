@@ -16,9 +16,19 @@ from typing import TYPE_CHECKING
 import torch
 
 from ...errors import ShapeError
-from ...verify import LayerCheck, Measure, Rejection, Run, Verification, auto_sizes, spatial_symbols, value_sets
+from ...verify import (
+    LayerCheck,
+    Measure,
+    MemoryCheck,
+    Rejection,
+    Run,
+    Verification,
+    auto_sizes,
+    spatial_symbols,
+    value_sets,
+)
 from .assembly import Graph, Step, assemble, chain, numeric_env, steps
-from .builders import BUILDERS
+from .builders import BUILDERS, whole
 from .measure import (
     CPU_BUDGET,
     MACS,
@@ -37,8 +47,11 @@ if TYPE_CHECKING:
     from ...architecture import Architecture
 
 
-def check(arch: Architecture, values: Mapping[str, int] | None = None, *, device: Device = "auto") -> Run:
-    """cnncalc's numeric summary and PyTorch's measure at one set of values, layer by layer.
+def check(
+    arch: Architecture, values: Mapping[str, int] | None = None, *, device: Device = "auto", memory: bool = False
+) -> Run:
+    """cnncalc's numeric summary and PyTorch's measure at one set of values, layer by layer (and,
+    with ``memory``, the memory at batch 1 in float32 against a real CPU forward).
 
     A shape error from cnncalc is a refusal to compare with PyTorch's; any other CnncalcError
     (an unknown symbol, a field without a value) is bad input and is raised.
@@ -57,7 +70,22 @@ def check(arch: Architecture, values: Mapping[str, int] | None = None, *, device
         for node in arch.nodes
     )
     shown = {k: v for k, v in {**arch.defaults, **given}.items() if k in arch.symbol_names}
-    return Run(shown, layers, error, measured.rejection, measured.device)
+    held = _memory(arch, given) if memory and error is None and measured.rejection is None else None
+    return Run(shown, layers, error, measured.rejection, measured.device, held)
+
+
+def _memory(arch: Architecture, given: dict[str, int]) -> MemoryCheck:
+    """cnncalc's memory figures against PyTorch's (saved tensors, live storages) at batch 1, float32."""
+    from .memory import inference_memory, saved_for_backward
+
+    mine = arch.memory(given, batch=1, dtype="float32", training="sgd")
+    module = arch.to_torch(**given)
+    shape = tuple(whole(numeric_env(arch, given), v) for v in arch.input)
+    saved = saved_for_backward(module, shape, batch=1, dtype=torch.float32)
+    peak = inference_memory(module, shape, batch=1, dtype=torch.float32).peak
+    per_layer = {m.name: m.saved_bytes for m in mine.layers}
+    differing = tuple(k for k, v in saved.layers.items() if per_layer.get(k, 0) != v)
+    return MemoryCheck(int(mine.saved_bytes), saved.total, int(mine.activation_peak), peak, differing)
 
 
 def verify(
@@ -66,10 +94,12 @@ def verify(
     sizes: Sequence[int] | None = None,
     *,
     device: Device = "auto",
+    memory: bool = False,
 ) -> Verification:
     """cnncalc against PyTorch at every set of values from :func:`value_sets`: per layer, the
-    output shape, parameters and MACs must be equal, or both sides must refuse the values."""
-    runs = tuple(check(arch, v, device=device) for v in value_sets(arch, values, sizes))
+    output shape, parameters and MACs must be equal, or both sides must refuse the values; with
+    ``memory``, the bytes saved for backward and the inference peak too (a real CPU forward)."""
+    runs = tuple(check(arch, v, device=device, memory=memory) for v in value_sets(arch, values, sizes))
     return Verification(arch.name, runs, str(torch.__version__))
 
 

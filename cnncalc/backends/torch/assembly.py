@@ -60,7 +60,10 @@ class Graph(nn.Module):
         # A plain list, not a ModuleList: the modules are registered once, at their names.
         self._steps = [(module, tuple(ins)) for (_, module), ins in zip(named, inputs, strict=True)]
         last_use = {i: j for j, ins in enumerate(inputs) for i in ins}
-        self._free = [[i for i in ins if i >= 0 and last_use[i] == j] for j, ins in enumerate(inputs)]
+        # An output no later layer reads (an auxiliary head's) goes as soon as it is made; the last
+        # layer's is the network's output.
+        dead = [[j] if j not in last_use and j < len(inputs) - 1 else [] for j in range(len(inputs))]
+        self._free = [[i for i in ins if i >= 0 and last_use[i] == j] + dead[j] for j, ins in enumerate(inputs)]
 
     def forward(self, x: torch.Tensor) -> Any:
         outputs: list[Any] = []

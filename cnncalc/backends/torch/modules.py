@@ -28,8 +28,9 @@ class LayerScaleModule(nn.Module):
 
 
 class StochasticDepthModule(nn.Module):
-    """torchvision.ops.StochasticDepth at inference: the identity, with torchvision's checks of
-    ``p`` and ``mode`` (torchvision is not needed)."""
+    """torchvision.ops.StochasticDepth (torchvision is not needed): the identity at inference; in
+    training each sample ("row") or the whole batch is kept with probability 1 - p and scaled by
+    1/(1 - p), by a multiplication with a noise tensor [N, 1, ...] or [1, 1, ...], as torchvision does."""
 
     def __init__(self, p: float, mode: str) -> None:
         super().__init__()
@@ -40,7 +41,14 @@ class StochasticDepthModule(nn.Module):
         self.p, self.mode = p, mode
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x
+        if not self.training or self.p == 0.0:
+            return x
+        survival = 1.0 - self.p
+        size = [x.shape[0]] + [1] * (x.ndim - 1) if self.mode == "row" else [1] * x.ndim
+        noise = torch.empty(size, dtype=x.dtype, device=x.device).bernoulli_(survival)
+        if survival > 0.0:
+            noise.div_(survival)
+        return x * noise
 
 
 class ChunkModule(nn.Module):
