@@ -7,6 +7,7 @@ tuples; user text never reaches eval, exec or sympify. :mod:`cnncalc.symbolic` e
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -169,17 +170,17 @@ class _ConditionParser(_Parser):
         return tree
 
     def expr(self) -> tuple[Any, ...]:
-        node = self.conj()
-        while self.peek() == "or":
-            self.take()
-            node = ("or", node, self.conj())
-        return node
+        return self._joined("or", self.conj)
 
     def conj(self) -> tuple[Any, ...]:
-        node = self.neg()
-        while self.peek() == "and":
+        return self._joined("and", self.neg)
+
+    def _joined(self, word: str, operand: Callable[[], tuple[Any, ...]]) -> tuple[Any, ...]:
+        """operand (word operand)*, joined to the left."""
+        node = operand()
+        while self.peek() == word:
             self.take()
-            node = ("and", node, self.neg())
+            node = (word, node, operand())
         return node
 
     def neg(self) -> tuple[Any, ...]:

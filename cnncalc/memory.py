@@ -35,9 +35,10 @@ SIDE = {"indices": 8}
 CONVENTIONS = {
     "bytes": "binary units (1 MiB = 2**20 bytes); one dtype for parameters, gradients, optimizer state "
     "and activations (no mixed-precision master copy)",
-    "saved": "tensors autograd keeps for backward in training mode, as PyTorch 2.13 keeps them: each "
-    "storage once (in-place and view outputs share their input's), the network input included, "
-    "parameters not (they are counted as parameters)",
+    "saved": "tensors autograd keeps for backward in training mode, as PyTorch 2.13 keeps them on CPU "
+    "(dropout's mask in the input's dtype; CUDA's fused dropout keeps a bool mask): each storage once "
+    "(in-place and view outputs share their input's), the network input included, parameters not "
+    "(they are counted as parameters)",
     "training": "parameters + gradients + optimizer state (momentum 1x, Adam/AdamW 2x the parameters) "
     "+ buffers + saved activations",
     "peak": "largest sum of layer outputs alive at once in inference, running the layers in file order "

@@ -196,3 +196,26 @@ def test_progress_bar_appears_only_for_long_sweeps(
     assert progress.bar is not None
     progress(100, 100)
     assert "sweeping" in capsys.readouterr().err
+
+
+def test_memory_names_in_sweeps_and_searches() -> None:
+    # arch.memory is checked against PyTorch's measurement in test_memory; here the compiled closed
+    # forms (in H, W and the batch B) must give the same bytes, and solve the exact largest batch.
+    arch = cnncalc.load(ARCHITECTURES / "resnet18.yaml")
+    sweep = arch.sweep(
+        B="1,5", H="64,97", W="H", columns=["train_bytes", "infer_bytes", "saved_bytes"], training="adam"
+    )
+    for row in sweep:
+        m = arch.memory(batch=row["B"], training="adam", H=row["H"], W=row["H"])
+        assert (row["train_bytes"], row["infer_bytes"], row["saved_bytes"]) == (
+            m.training_bytes,
+            m.inference_bytes,
+            m.saved_bytes,
+        )
+    budget = 8 * 2**30
+    best = arch.solve(maximize="B", where=f"train_bytes <= {budget}", training="adam", dtype="bfloat16")
+    assert best.exact and best.value is not None
+    assert arch.memory(batch=best.value, training="adam", dtype="bfloat16").training_bytes <= budget
+    assert arch.memory(batch=best.value + 1, training="adam", dtype="bfloat16").training_bytes > budget
+    bad = run("sweep", "resnet18", "--set", "B=1,2", "--columns", "train_bytes")
+    assert bad.exit_code == 2 and "train_bytes needs a training optimizer" in bad.stderr
