@@ -257,8 +257,25 @@ def _render(c: Constraints, style: str) -> str:
     lines = [f"## {c.name}: valid values", ""] if markdown else [f"{c.name}: valid values"]
     for head, why in items:
         lines.append(f"- {head}" if markdown else f"  {head}")
-        lines += [f"  - {w}" if markdown else f"      {w}" for w in why]
+        lines += [f"  - {w}" if markdown else _wrapped(f"      {w}") for w in why]
     return "\n".join([*lines, *(["", last] if markdown and last else [last] if last else [])]) + "\n"
+
+
+def _wrapped(line: str) -> str:
+    """A text line folded to the terminal's width (COLUMNS) after a ": " or "; " (so that a
+    condition stays whole), continued under its own indent + 2."""
+    from .render.text import terminal_width
+
+    width = max(40, terminal_width())
+    indent = " " * (len(line) - len(line.lstrip()) + 2)
+    lines = [line]
+    while len(lines[-1]) > width:
+        last = lines[-1]
+        cut = max(last.rfind(": ", 0, width), last.rfind("; ", 0, width))
+        if cut <= len(indent):
+            break
+        lines[-1:] = [last[: cut + 1], indent + last[cut + 2 :]]
+    return "\n".join(lines)
 
 
 def _declaration_needed(c: Constraints, name: str) -> str:

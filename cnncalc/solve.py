@@ -59,13 +59,15 @@ class Solution:
         )
         at = f" (at {fixed})" if fixed else ""
         if self.value is None:
-            return f"{self.name}: no {self.symbol} from 1 to {self.upto:,} meets {self.where}{at}\n{self.note}\n"
+            return (
+                f"{self.name}: no {self.symbol} from 1 to {self.upto:,} meets {self.where}{at}\n{_folded(self.note)}\n"
+            )
         which = "largest" if self.goal == "max" else "smallest"
         head = f"{self.name}: the {which} {self.symbol} with {self.where}{at} is {self.symbol} = {self.value}"
         if not self.exact:
             head = f"{self.name}: {self.symbol} >= {self.value} meets {self.where}{at}; no largest up to {self.upto:,}"
         totals = "\n".join(f"  {k}: {v:,}" for k, v in self.totals.items())
-        return f"{head}\n{totals}\n{self.note}\n"
+        return f"{head}\n{totals}\n{_folded(self.note)}\n"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready data."""
@@ -85,6 +87,15 @@ class Solution:
 
     def __str__(self) -> str:
         return self.render()
+
+
+def _folded(text: str) -> str:
+    """A sentence folded to the terminal's width (COLUMNS)."""
+    import textwrap
+
+    from .render.text import terminal_width
+
+    return textwrap.fill(text, width=max(40, terminal_width()), break_on_hyphens=False)
 
 
 # --- monotonicity -------------------------------------------------------------------------------------
