@@ -15,7 +15,7 @@ from .architecture import Architecture, bundled, load
 from .errors import CnncalcError, SchemaError, ShapeError
 from .report import LayerRow, ReceptiveField, Summary, Totals
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 
 def compare(
