@@ -18,11 +18,23 @@ UNITS = (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10))
 def human(value: Any) -> str:
     """Bytes in binary units (3.44 GiB), exact below 1 KiB; a formula in B as it is."""
     if not isinstance(value, int):
-        return to_text(value, display=True) + " bytes"
+        (b, *more) = sorted(value.free_symbols, key=str)
+        poly = value.as_poly(b) if not more else None
+        if poly is None or poly.degree() != 1 or not all(c.is_Integer for c in poly.all_coeffs()):
+            return to_text(value, display=True) + " bytes"
+        a, c = (int(x) for x in poly.all_coeffs())
+        return f"{human(a)} x {b}" + (f" + {human(c)}" if c else "")
     for unit, size in UNITS:
         if abs(value) >= size:
             return f"{value / size:,.2f} {unit}"
     return f"{value:,} bytes"
+
+
+def _exact(value: Any) -> str:
+    """The exact bytes after a rounded figure: " (553,430,176 bytes)", " (73355264*B + 2213720704 bytes)"."""
+    if isinstance(value, int):
+        return f" ({value:,} bytes)" if value >= 1024 else ""
+    return f" ({to_text(value, display=True)} bytes)"
 
 
 def _totals(m: Memory) -> list[tuple[str, Any]]:
@@ -53,7 +65,7 @@ def _text(m: Memory, markdown: bool) -> str:
     if m.training:
         for c, r in zip(cells, m.layers, strict=True):
             c.append(human(r.saved_bytes) if r.saved_bytes else "-")
-    totals = [(k, human(v) + (f" ({v:,} bytes)" if isinstance(v, int) and v >= 1024 else "")) for k, v in _totals(m)]
+    totals = [(k, human(v) + _exact(v)) for k, v in _totals(m)]
     if markdown:
         lines = [
             f"**{title}**",
