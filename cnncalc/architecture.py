@@ -22,6 +22,7 @@ from .spec import (
     build,
     bundled,
     exists,
+    find_bundled,
     not_found,
     parse_yaml,
     read_text,
@@ -270,6 +271,12 @@ class Architecture:
     def _explained(self, err: ShapeError, values: Mapping[str, int]) -> ShapeError:
         """``err`` with the condition the values break, when they break one ("H=50: AlexNet needs
         H >= 63 (because of pool3 ...)")."""
+        shape = [v if isinstance(v, int) else None for v in self.input]
+        if len(shape) == 3 and shape[2] in (1, 3, 4) and all(isinstance(v, int) and v >= 16 for v in shape[:2]):
+            c, h, w = shape[2], shape[0], shape[1]
+            return err.noted(
+                f"the input {shape} looks channels-last (Keras, TF): cnncalc's is [C, H, W], here [{c}, {h}, {w}]"
+            )
         try:
             why = self.constraints().why(**{**self.defaults, **values})
         except CnncalcError:  # the network is broken for every value: the error says enough
@@ -361,9 +368,9 @@ def _load(source: str | Path | Mapping[str, Any]) -> Architecture:
     path = Path(source)
     if looks_like_path or "/" in source or exists(path):
         return _load_file(path)
-    zoo = bundled()
-    if source in zoo:
-        return _load_file(zoo[source])
+    found = find_bundled(source)
+    if found is not None:
+        return _load_file(found)
     raise not_found(source)
 
 

@@ -98,10 +98,10 @@ set_option = click.option(
 def load_file(file: str) -> Architecture:
     """FILE is a path or a bundled architecture's name, never YAML text (a name may hold a colon
     or a newline)."""
-    from .architecture import bundled, load
-    from .spec import not_found
+    from .architecture import load
+    from .spec import find_bundled, not_found
 
-    if file in bundled():
+    if find_bundled(file) is not None:
         return load(file)
     if Path(file).suffix in (".yaml", ".yml") or "/" in file or "\\" in file:
         return load(Path(file))

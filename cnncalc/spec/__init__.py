@@ -6,7 +6,7 @@ from __future__ import annotations
 from .document import Header, Spec, SymbolSpec, build
 from .entries import IN_CHANNELS, INPUT, Block, Item
 from .messages import suggest
-from .sources import bundled, bundled_dir, exists, not_found, read_text
+from .sources import bundled, bundled_dir, exists, find_bundled, not_found, read_text
 from .yaml import MAX_FILE_BYTES, MAX_NESTING, MAX_YAML_VALUES, SourceMap, parse_yaml
 
 __all__ = [
@@ -25,6 +25,7 @@ __all__ = [
     "bundled",
     "bundled_dir",
     "exists",
+    "find_bundled",
     "not_found",
     "parse_yaml",
     "read_text",

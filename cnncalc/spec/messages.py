@@ -6,11 +6,60 @@ from typing import Any
 
 from pydantic import ValidationError
 
+#: Names from Keras, TensorFlow, Caffe and ONNX, and what cnncalc (PyTorch's names) calls them; a
+#: sentence where there is no one name. Looked up case-insensitively.
+FOREIGN: dict[str, str] = {
+    # fields
+    "filters": "out_channels",
+    "num_output": "out_channels",
+    "units": "out_features",
+    "strides": "stride",
+    "pool_size": "kernel_size",
+    "dilation_rate": "dilation",
+    "use_bias": "bias",
+    "rate": "p",
+    "epsilon": "eps",
+    "in_channels": "in_channels is inferred from the input, never written",
+    "in_features": "in_features is inferred from the input, never written",
+    "activation": "an activation is a layer of its own: add `- relu` after it",
+    # kinds
+    "conv": "conv2d",
+    "convolution": "conv2d",
+    "conv2dtranspose": "convtranspose2d",
+    "dense": "linear",
+    "innerproduct": "linear",
+    "gemm": "linear",
+    "maxpool": "maxpool2d",
+    "maxpooling2d": "maxpool2d",
+    "avgpool": "avgpool2d",
+    "averagepooling2d": "avgpool2d",
+    "globalaveragepooling2d": "adaptiveavgpool2d with output_size: 1",
+    "globalaveragepool": "adaptiveavgpool2d with output_size: 1",
+    "batchnormalization": "batchnorm2d",
+    "batchnorm": "batchnorm2d",
+    "lrn": "localresponsenorm",
+    "zeropadding2d": "zeropad2d",
+    "concatenate": "concat",
+    "multiply": "mul",
+    "swish": "silu",
+    "relu6_": "relu6",
+}
+
 
 def suggest(word: str, choices: list[str]) -> str:
-    """ " (did you mean 'x'?)" for the closest choice, or nothing."""
+    """ " (in cnncalc: 'out_channels')" for a name from another framework, " (did you mean 'x'?)"
+    for the closest choice, or nothing."""
     import difflib  # only for a message: not on the start-up path
 
+    if word != word.lower() and word.lower() in choices:
+        return f" (names are lower case: {word.lower()!r})"
+    foreign = FOREIGN.get(word.lower())
+    if foreign is not None and foreign.split()[0] in choices:  # a kind or field of the same place
+        return f" (in cnncalc: {foreign!r})" if " " not in foreign else f" (in cnncalc: {foreign})"
+    if foreign is not None and " " in foreign and foreign.split()[0] == word.lower():  # a sentence
+        return f" ({foreign})"
+    if foreign is not None and foreign.startswith("an activation"):
+        return f" ({foreign})"
     close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
@@ -67,4 +116,4 @@ def first_error(exc: ValidationError, allowed: list[str]) -> tuple[tuple[Any, ..
     return loc, message
 
 
-__all__ = ["first_error", "suggest"]
+__all__ = ["FOREIGN", "first_error", "suggest"]

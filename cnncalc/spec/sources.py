@@ -22,6 +22,12 @@ def bundled() -> dict[str, Path]:
     return {p.stem: p for p in sorted(folder.glob("*.yaml"))} if folder.is_dir() else {}
 
 
+def find_bundled(name: str) -> Path | None:
+    """The bundled architecture called ``name`` (VGG16 finds vgg16), or None."""
+    zoo = bundled()
+    return zoo.get(name) or zoo.get(name.lower())
+
+
 def exists(path: Path) -> bool:
     """Whether ``path`` exists; False for names the system cannot even look up (too long)."""
     try:
@@ -63,4 +69,4 @@ def not_found(source: str) -> SchemaError:
     )
 
 
-__all__ = ["bundled", "bundled_dir", "exists", "not_found", "read_text"]
+__all__ = ["bundled", "bundled_dir", "exists", "find_bundled", "not_found", "read_text"]
