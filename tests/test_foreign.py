@@ -49,3 +49,22 @@ def test_channels_last_input_is_said() -> None:
         CnncalcError, match=r"looks channels-last \(Keras, TF\): cnncalc's is \[C, H, W\], here \[3, 224, 224\]"
     ):
         cnncalc.load(text).summarize()
+
+
+def test_one_copy_is_named_without_an_index() -> None:
+    text = """
+name: R
+input: [3, 8, 8]
+blocks:
+  unit: {layers: [{conv2d: {out_channels: 4, kernel_size: 3, padding: 1, name: c}}, relu]}
+layers:
+  - unit: {name: stage, repeat: 1}
+  - unit: {name: twice, repeat: 2}
+"""
+    names = [n.name for n in cnncalc.load(text).nodes]
+    assert names[:2] == ["stage.c", "stage.relu1"] and names[2:] == [
+        "twice.0.c",
+        "twice.0.relu1",
+        "twice.1.c",
+        "twice.1.relu1",
+    ]
