@@ -154,7 +154,10 @@ def _expand_item(
                 )
             else:
                 known = [k for k in local if k != INPUT] + [INPUT]
-                raise SchemaError(f"from: no layer named {ref!r} before this one{suggest(ref, known)}", path=("from",))
+                raise SchemaError(
+                    f"from: no layer named {ref!r} before this one{suggest(ref, known, foreign_names=False)}",
+                    path=("from",),
+                )
     if item.when is not None and not _static(item.when, scope, "when"):
         # Left out: its first input takes its place (an optional shortcut becomes the identity,
         # an optional residual add passes the main path on).

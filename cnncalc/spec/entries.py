@@ -230,7 +230,9 @@ def _item(kind: str, fields: dict[str, Any], name: str, blocks: Mapping[str, Any
     for key in [*fields, *first]:
         if key not in defaults:
             raise SchemaError(
-                f"{key} is not an argument of block {kind}{suggest(str(key), list(defaults))}", path=(key,), key=True
+                f"{key} is not an argument of block {kind}{suggest(str(key), list(defaults), foreign_names=False)}",
+                path=(key,),
+                key=True,
             )
     for key, value in [*fields.items(), *first.items()]:
         if value is None:

@@ -46,14 +46,14 @@ FOREIGN: dict[str, str] = {
 }
 
 
-def suggest(word: str, choices: list[str]) -> str:
-    """ " (in cnncalc: 'out_channels')" for a name from another framework, " (did you mean 'x'?)"
-    for the closest choice, or nothing."""
+def suggest(word: str, choices: list[str], foreign_names: bool = True) -> str:
+    """ " (in cnncalc: 'out_channels')" for a name from another framework (unless the choices are
+    the file's own, ``foreign_names`` False), " (did you mean 'x'?)" for the closest choice, or nothing."""
     import difflib  # only for a message: not on the start-up path
 
     if word != word.lower() and word.lower() in choices:
         return f" (names are lower case: {word.lower()!r})"
-    foreign = FOREIGN.get(word.lower())
+    foreign = FOREIGN.get(word.lower()) if foreign_names else None
     if foreign is not None and foreign.split()[0] in choices:  # a kind or field of the same place
         return f" (in cnncalc: {foreign!r})" if " " not in foreign else f" (in cnncalc: {foreign})"
     if foreign is not None and " " in foreign and foreign.split()[0] == word.lower():  # a sentence
