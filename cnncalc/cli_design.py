@@ -32,7 +32,7 @@ def limit_text(limits: Constraints, name: str) -> str:
 
 def _memory(command: Callable[..., Any]) -> Callable[..., Any]:
     """--dtype and --training for the memory totals (train_bytes, infer_bytes...) at the batch B."""
-    from .memory import DTYPES, OPTIMIZERS
+    from .units import DTYPES, OPTIMIZERS
 
     dtype = click.option("--dtype", type=click.Choice(list(DTYPES)), default="float32", show_default=True)
     training = click.option(

@@ -22,18 +22,31 @@ if TYPE_CHECKING:
     from .architecture import Architecture
 
 
-class Assignment(click.ParamType):  # type: ignore[type-arg]
+class Values(click.ParamType):  # type: ignore[type-arg]
+    """``NAME=VALUES`` for sweeps: a number, START:STOP[:STEP], a list 1,2,4 or an expression (W=H)."""
+
+    name = "NAME=VALUES"
+    example = "H=32:1024:32, k=1,2,4, W=H"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, tuple):
+            return value
+        name, sep, text = str(value).partition("=")
+        if not sep or not name.strip().isidentifier():
+            self.fail(f"{value!r} is not {self.name} (e.g. {self.example})", param, ctx)
+        return name.strip(), text.strip()
+
+
+class Assignment(Values):
     """``NAME=VALUE`` with a positive whole-number value, for ``--set H=224``."""
 
     name = "NAME=INT"
+    example = "H=224"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> tuple[str, int]:
-        if isinstance(value, tuple):
-            return value
-        name, sep, number = str(value).partition("=")
-        name, number = name.strip(), number.strip()
-        if not sep or not name.isidentifier():
-            self.fail(f"{value!r} is not NAME=INT (e.g. H=224)", param, ctx)
+        name, number = super().convert(value, param, ctx)
+        if isinstance(number, int):
+            return name, number
         if not number.isdigit() or int(number) < 1 or len(number) > 18:
             self.fail(f"{value!r}: the value must be a positive whole number", param, ctx)
         return name, int(number)
@@ -113,20 +126,6 @@ def load_file(file: str) -> Architecture:
         raise not_found(file) from None
 
 
-class Values(click.ParamType):  # type: ignore[type-arg]
-    """``NAME=VALUES`` for sweeps: a number, START:STOP[:STEP], a list 1,2,4 or an expression (W=H)."""
-
-    name = "NAME=VALUES"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> tuple[str, str]:
-        if isinstance(value, tuple):
-            return value
-        name, sep, text = str(value).partition("=")
-        if not sep or not name.strip().isidentifier() or not text.strip():
-            self.fail(f"{value!r} is not NAME=VALUES (e.g. H=32:1024:32, k=1,2,4, W=H)", param, ctx)
-        return name.strip(), text.strip()
-
-
 class Batch(click.ParamType):  # type: ignore[type-arg]
     """A batch size: a positive whole number, or a symbol name (B) for figures in closed form."""
 
@@ -145,7 +144,7 @@ class Batch(click.ParamType):  # type: ignore[type-arg]
 
 def memory_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """--batch, --dtype and --training: memory figures after the summary."""
-    from .memory import DTYPES, OPTIMIZERS
+    from .units import DTYPES, OPTIMIZERS
 
     @click.option("--batch", type=Batch(), help="Batch size for the memory figures, or a symbol (B) [default: 1].")
     @click.option(

@@ -49,22 +49,25 @@ class Rule:
         """The condition as people write it: ``floor((H - 31)/32) >= 1``, ``2*floor(H/2) = H``."""
         if self.kind == "declared":
             return self.what
-        terms = self.value.as_ordered_terms() if hasattr(self.value, "as_ordered_terms") else [self.value]
-        left = [t for t in terms if not t.could_extract_minus_sign()]
-        right = [-t for t in terms if t.could_extract_minus_sign()]
+        left, right = self._sides()
         op = ">=" if self.relation == "ge" else "="
-        return f"{_side(left)} {op} {_side(right)}"
+        return f"{to_text(left, display=True)} {op} {to_text(right, display=True)}"
 
     @property
     def latex(self) -> str:
         """The condition in LaTeX math (sympy's printer): ``\\left\\lfloor ... \\right\\rfloor \\geq 1``."""
         if self.kind == "declared":
             return _set_latex(self.what)
+        left, right = self._sides()
+        op = "\\geq" if self.relation == "ge" else "="
+        return f"{to_latex(left)} {op} {to_latex(right)}"
+
+    def _sides(self) -> tuple[Any, Any]:
+        """``value`` as left - right, the terms with a minus sign moved to the right."""
         terms = self.value.as_ordered_terms() if hasattr(self.value, "as_ordered_terms") else [self.value]
         left = sum((t for t in terms if not t.could_extract_minus_sign()), start=0)
         right = sum((-t for t in terms if t.could_extract_minus_sign()), start=0)
-        op = "\\geq" if self.relation == "ge" else "="
-        return f"{to_latex(left)} {op} {to_latex(right)}"
+        return left, right
 
     @property
     def origin(self) -> str:
@@ -105,15 +108,6 @@ def _set_latex(text: str) -> str:
     for old, new in ((">=", "\\geq"), (" in \\{", " \\in \\{"), (", or ", " \\text{ or } "), (" and ", ",\\ ")):
         text = text.replace(old, new)
     return text
-
-
-def _side(terms: list[Any]) -> str:
-    if not terms:
-        return "0"
-    total = terms[0]
-    for t in terms[1:]:
-        total = total + t
-    return to_text(total, display=True)
 
 
 @dataclass(frozen=True, slots=True)

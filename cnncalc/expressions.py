@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any
+from typing import Any, ClassVar
 
 from .errors import ExpressionError
 
@@ -43,6 +43,8 @@ class _Parser:
     """
 
     TOKEN = _TOKEN
+    #: The operators of a term, and the tree node of each.
+    PRODUCTS: ClassVar[dict[str, str]] = {"*": "mul", "/": "div", "//": "floordiv"}
     WHAT = "an arithmetic expression"
     ALLOWED = "whole numbers, names, + - * / // ** and parentheses"
 
@@ -100,9 +102,9 @@ class _Parser:
 
     def term(self) -> tuple[Any, ...]:
         node = self.unary()
-        while self.peek() in ("*", "/", "//"):
+        while self.peek() in self.PRODUCTS:
             op = self.take()[1]
-            node = ({"*": "mul", "/": "div", "//": "floordiv"}[op], node, self.unary())
+            node = (self.PRODUCTS[op], node, self.unary())
         return node
 
     def unary(self) -> tuple[Any, ...]:
@@ -160,6 +162,7 @@ class _ConditionParser(_Parser):
     expression."""
 
     TOKEN = _CONDITION_TOKEN
+    PRODUCTS: ClassVar[dict[str, str]] = {**_Parser.PRODUCTS, "%": "mod"}
     WHAT = "a condition"
     ALLOWED = "numbers, names, + - * / // % **, comparisons < <= > >= == !=, and, or, not, parentheses"
 
@@ -208,18 +211,7 @@ class _ConditionParser(_Parser):
         return node
 
     def sum(self) -> tuple[Any, ...]:
-        node = self.term()
-        while self.peek() in ("+", "-"):
-            op = self.take()[1]
-            node = ("add" if op == "+" else "sub", node, self.term())
-        return node
-
-    def term(self) -> tuple[Any, ...]:
-        node = self.unary()
-        while self.peek() in ("*", "/", "//", "%"):
-            op = self.take()[1]
-            node = ({"*": "mul", "/": "div", "//": "floordiv", "%": "mod"}[op], node, self.unary())
-        return node
+        return _Parser.expr(self)  # arithmetic: the expression of the plain parser
 
     def atom(self) -> tuple[Any, ...]:
         kind, text = self.tokens[self.i] if self.i < len(self.tokens) else ("", "")

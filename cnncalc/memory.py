@@ -20,15 +20,12 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import CnncalcError
 from .symbolic import Value, _sp, free_symbols, maximum, product, symbol, to_text
+from .units import DTYPES, OPTIMIZERS
 
 if TYPE_CHECKING:
     from .network import Network
     from .report import Summary
 
-#: Bytes per element of each dtype a network may run in.
-DTYPES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8, "int8": 1}
-#: Optimizer state per parameter, in parameter-sized tensors: momentum 1, Adam's two moments 2.
-OPTIMIZERS = {"sgd": 0, "momentum": 1, "adam": 2, "adamw": 2}
 #: Element sizes that do not follow the dtype: max pooling's indices are int64.
 SIDE = {"indices": 8}
 
@@ -172,8 +169,11 @@ def memory(
         new: Value = 0
         saves = node.layer.kept(len(node.inputs)) if grad[i] else ()
         for k, what in enumerate(saves):
-            for key, count in sizes.kept(what, i, node, row, train, needs):
-                key = (*key, k) if key[0] == "new" else key  # one storage per entry of a kind's saves
+            if what.endswith("?"):  # kept only where the input needs a gradient
+                if not any(needs):
+                    continue
+                what = what[:-1]
+            for key, count in sizes.kept(what, (i, k), node, row, train, needs):
                 if key not in kept:
                     kept[key] = count
                     new = new + count
@@ -226,9 +226,11 @@ class Sizes:
         return (self.input if s < 0 else product(self.rows[s].output)) * self.batch * self.size
 
     def kept(
-        self, what: str, i: int, node: Any, row: Any, storage: list[int], needs: list[bool]
+        self, what: str, entry: tuple[int, int], node: Any, row: Any, storage: list[int], needs: list[bool]
     ) -> list[tuple[tuple[Any, ...], Value]]:
-        """The storages (key, bytes) one entry of a kind's ``saves`` names (see ``Layer.saves``)."""
+        """The storages (key, bytes) entry k of node i's ``saves`` names (see ``Layer.saves``):
+        a layer's output by its storage, a tensor the layer makes by (i, k), one per entry."""
+        i = entry[0]
         source = [storage[j] if j >= 0 else -1 for j in node.inputs] or [-1]
         if what == "input":
             return [(("act", source[0]), self.act(source[0]))]
@@ -238,7 +240,7 @@ class Sizes:
             ]
         if what == "output":
             return [(("act", storage[i]), self.act(storage[i]))]
-        return [(("new", i), self.new(what, node.layer, row))]
+        return [(("new", *entry), self.new(what, node.layer, row))]
 
     def new(self, what: str, layer: Any, row: Any) -> Value:
         """Bytes of a tensor a layer makes for itself (see ``Layer.saves``)."""

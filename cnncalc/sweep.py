@@ -159,7 +159,7 @@ def where_expr(condition: Expr, names: Mapping[str, Any]) -> list[tuple[str, Any
         if op == "name":
             if node[1] not in names:
                 raise CnncalcError(f"{condition.text!r}: unknown name {node[1]!r} (names: {', '.join(names)})")
-            return sp.sympify(names[node[1]]) if isinstance(names[node[1]], int) else names[node[1]]
+            return sp.Integer(names[node[1]]) if isinstance(names[node[1]], int) else names[node[1]]
         if op == "neg":
             return -num(node[1])
         a, b = num(node[1]), num(node[2])
@@ -222,7 +222,6 @@ class Model:
         self.n_tests = len(tests)
         self.condition = where
         self.totals = totals
-        self.subs = subs
         outputs = list(tests)
         self.where_tree: Any = None
         if where is not None:

@@ -24,7 +24,7 @@ PACKAGE = ROOT / "cnncalc"
 #: The package's layers, bottom up: a module may import modules of its own layer or below, never
 #: above. Renderers sit below the report, which offers ``Summary.render``; they see it only as a type.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("cnncalc.errors",),
+    ("cnncalc.errors", "cnncalc.units"),
     ("cnncalc.expressions",),
     ("cnncalc.symbolic",),
     ("cnncalc.compiled", "cnncalc.periodic"),

@@ -121,8 +121,12 @@ def _layer(draw: st.DrawFn, kind: str, c: int, pool: str) -> dict[str, object]:
         "stochasticdepth": {"p": draw(st.sampled_from([0.0, 0.2])), "mode": draw(st.sampled_from(["row", "batch"]))},
         "pool": {"kernel_size": 2, "stride": 1},
         "conv2d": {"out_channels": c + 1, "kernel_size": 1, "bias": draw(flag)},
+        "padded": {"out_channels": c + 1, "kernel_size": 3, "padding": 1, "padding_mode": draw(st.sampled_from(MODES))},
     }
-    return {pool if kind == "pool" else kind: fields[kind]}
+    return {pool if kind == "pool" else "conv2d" if kind == "padded" else kind: fields[kind]}
+
+
+MODES = ["zeros", "reflect", "replicate", "circular"]
 
 
 @st.composite
@@ -141,8 +145,12 @@ def networks(draw: st.DrawFn) -> dict[str, object]:
         "stochasticdepth",
         "pool",
         "conv2d",
+        "padded",
     ]
-    layers: list[dict[str, object]] = [{"conv2d": {"out_channels": c + 1, "kernel_size": 3, "padding": 1}}]
+    mode = draw(st.sampled_from(MODES))  # the first layer's input needs no gradient: padding keeps less
+    layers: list[dict[str, object]] = [
+        {"conv2d": {"out_channels": c + 1, "kernel_size": 3, "padding": 1, "padding_mode": mode}}
+    ]
     for _ in range(draw(st.integers(1, 6))):
         layers.append(_layer(draw, draw(st.sampled_from(kinds)), c, pool))
     layers.append({"identity": {"name": "trunk"}})

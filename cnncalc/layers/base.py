@@ -182,7 +182,8 @@ class Layer(BaseModel):
     #: What backward keeps in training (PyTorch 2.13 on CPU; cnncalc.memory counts it), one tensor
     #: each: "input", "inputs" (each input another input's gradient needs), "output", "like_input"
     #: and "like_output" (new tensors of those sizes), "indices" (int64, the output's size),
-    #: "channels" ([C]), "positions" ([N, *spatial]), "scalar". Measured with autograd's hooks.
+    #: "channels" ([C]), "positions" ([N, *spatial]), "scalar"; "input?": the input where it needs
+    #: a gradient (an op without parameters inside the layer). Measured with autograd's hooks.
     saves: ClassVar[tuple[str, ...]] = ()
     #: What an inference forward makes besides its output and frees within the layer.
     transient: ClassVar[tuple[str, ...]] = ()

@@ -54,10 +54,11 @@ class _Conv(Layer):
 
     def kept(self, n_inputs: int = 1) -> tuple[str, ...]:
         # A padding other than zeros is a separate op: its padded input is what the convolution
-        # keeps, and reflect/replicate padding keep their input too (circular padding does not).
+        # keeps, and reflect/replicate padding keep their input too where it needs a gradient
+        # ("input?"; circular padding does not).
         if self.padding_mode == "zeros":
             return self.saves
-        return ("padded",) if self.padding_mode == "circular" else ("input", "padded")
+        return ("padded",) if self.padding_mode == "circular" else ("input?", "padded")
 
     def transients(self, n_inputs: int = 1) -> tuple[str, ...]:
         return () if self.padding_mode == "zeros" else ("padded",)
