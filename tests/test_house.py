@@ -38,6 +38,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("cnncalc.report",),
     ("cnncalc.evaluate",),
     ("cnncalc.constraints", "cnncalc.explain", "cnncalc.memory"),
+    ("cnncalc.counting",),
     ("cnncalc.engines",),
     ("cnncalc.sweep", "cnncalc.solve"),
     ("cnncalc.verify",),
