@@ -5,7 +5,7 @@ differ in closed form (``vgg16_bn - vgg16`` params: 8448). Data first; :func:`re
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .errors import CnncalcError
@@ -39,6 +39,8 @@ class Comparison:
     names: tuple[str, ...]
     totals: dict[str, tuple[Any, ...]]
     changes: tuple[tuple[Change, ...], ...]
+    #: Labels a counting preset gives the totals (``{"macs": "FLOPs (fvcore)"}``), from the first summary.
+    headers: dict[str, str] = field(default_factory=dict)
 
     def difference(self, key: str, index: int = 1) -> Any:
         """Network ``index``'s total ``key`` minus the first's (expanded when symbolic)."""
@@ -83,7 +85,7 @@ def compare(summaries: list[Summary]) -> Comparison:
         raise CnncalcError("compare needs two or more networks")
     totals = {key: tuple(getattr(s.total, key) for s in summaries) for key, _ in TOTALS}
     changes = tuple(_row_changes(summaries[0].rows, s.rows) for s in summaries[1:])
-    return Comparison(tuple(s.name for s in summaries), totals, changes)
+    return Comparison(tuple(s.name for s in summaries), totals, changes, dict(summaries[0].headers))
 
 
 def _text(value: Any) -> str:
@@ -123,6 +125,8 @@ def render(comparison: Comparison, format: str = "text") -> str:
             "differences": differences,
             "changes": listed,
         }
+        if comparison.headers:  # a counting preset's labels (only then: the JSON is otherwise unchanged)
+            data["headers"] = comparison.headers
         return json.dumps(data, indent=2) + "\n"
     if format not in ("text", "markdown"):
         raise CnncalcError(f"unknown format {format!r} for compare; formats: text, markdown, json")
@@ -132,7 +136,7 @@ def render(comparison: Comparison, format: str = "text") -> str:
         header += [f"{names[i]} - {names[0]}", f"{names[i]} / {names[0]}"]
     table = [header]
     for key, label in TOTALS:
-        row = [label, *(_text(v) for v in comparison.totals[key])]
+        row = [comparison.headers.get(key, label), *(_text(v) for v in comparison.totals[key])]
         for i in range(1, len(names)):
             row += [_text(comparison.difference(key, i)), _text(comparison.ratio(key, i))]
         table.append(row)

@@ -44,15 +44,30 @@ IRREGULAR = (
 )
 
 
-def conventions(rank: int, irregular: bool = False) -> dict[str, str]:
+#: Added where layers run only in training (``training_only``): what the totals count of them, in
+#: the default (inference) summary and in the training view.
+TRAINING_ONLY = {
+    False: "layers marked training_only (auxiliary heads), and layers computed only from them, run only in "
+    "training (PyTorch's train mode): their params count, their MACs and activations are 0 here, as in "
+    "inference; the training view (summarize(training=True), --training) counts them",
+    True: "training view: layers marked training_only (auxiliary heads), and layers computed only from them, "
+    "count their MACs and activations as in a training forward; in inference they count params only",
+}
+
+
+def conventions(rank: int, irregular: bool = False, training: bool | None = None) -> dict[str, str]:
     """:data:`CONVENTIONS` for a network with ``rank`` spatial axes (the axes named as they are),
-    with the irregular-field rule where a field is irregular."""
-    if rank in (0, 2) and not irregular:
+    with the irregular-field rule where a field is irregular and, where layers run only in training,
+    the rule for them (``training``: None where there are none, else whether this is the training view)."""
+    if rank in (0, 2) and not irregular and training is None:
         return CONVENTIONS
     rf = CONVENTIONS["rf"]
     if rank not in (0, 2):
         rf = rf.replace("[height, width]", "[" + ", ".join(AXES[rank]) + "]")
-    return {**CONVENTIONS, "rf": rf + (IRREGULAR if irregular else "")}
+    stated = {**CONVENTIONS, "rf": rf + (IRREGULAR if irregular else "")}
+    if training is not None:
+        stated["training_only"] = TRAINING_ONLY[training]
+    return stated
 
 
 class LayerRow(NamedTuple):
@@ -72,6 +87,8 @@ class LayerRow(NamedTuple):
     local_params: Value | None
     #: Names of the layers this one reads ("input" for the network input).
     sources: tuple[str, ...] = ()
+    #: Runs only in training (an auxiliary head): MACs and activations 0 unless the training view.
+    training_only: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +157,10 @@ class Summary:
     groups: dict[str, str] = field(default_factory=dict, repr=False)
     #: What a view shows, said under its table ("" for every layer: see :meth:`view`).
     shown: str = ""
+    #: Column headers a counting preset renames (``{"macs": "FLOPs (fvcore)"}``; see cnncalc.counting).
+    headers: dict[str, str] = field(default_factory=dict, repr=False)
+    #: The training view: layers that run only in training count their MACs and activations.
+    training: bool = False
 
     @property
     def symbols(self) -> list[str]:
@@ -152,6 +173,22 @@ class Summary:
         for item in self.input:
             names |= free_symbols(item)
         return sorted(names)
+
+    @property
+    def training_only(self) -> tuple[str, ...]:
+        """The layers (or blocks: the shortest name prefixes all of whose rows do) that run only in
+        training, in order: ("AuxLogits",) for Inception v3."""
+        flags: dict[str, bool] = {}
+        for row in self.rows:
+            parts = row.name.split(".")
+            for n in range(1, len(parts) + 1):
+                prefix = ".".join(parts[:n])
+                flags[prefix] = flags.get(prefix, True) and row.training_only
+        found: list[str] = []
+        for prefix, only in flags.items():
+            if only and not any(prefix.startswith(f + ".") for f in found):
+                found.append(prefix)
+        return tuple(found)
 
     def subs(self, **values: int) -> Summary:
         """This summary with symbols replaced by ``values`` (the rest stay symbolic)."""
@@ -239,11 +276,12 @@ class Summary:
 
         t = self.total
         params = f"{t.params:,}" if type(t.params) is int else str(t.params)
+        unit = self.headers.get("macs", "MACs")
         if type(t.macs) is int:
-            macs = si(t.macs) + " MACs"
+            macs = f"{si(t.macs)} {unit}"
         else:  # a closed form can run to hundreds of characters: named, not printed, in a repr
             text = to_text(t.macs, display=True)
-            macs = f"{text} MACs" if len(text) <= 40 else "MACs in closed form"
+            macs = f"{text} {unit}" if len(text) <= 40 else f"{unit} in closed form"
         at = _values_text(self.values)
         tail = f" at {at}" if at else ""
         free = self.symbols
@@ -251,6 +289,8 @@ class Summary:
             tail += f", symbolic in {', '.join(free)}"
         shape = "[" + ", ".join(str(v) for v in self.input) + "]"
         view = f", {len(self.rows)} rows ({self.shown})" if self.shown else ""
+        if self.training:
+            view += ", training view"
         return f"<Summary {self.name} {shape}: {params} params, {macs}{tail}{view}>"
 
     def __str__(self) -> str:
@@ -291,4 +331,13 @@ def _words(value: Iterable[str] | str) -> tuple[str, ...]:
     return tuple(value)
 
 
-__all__ = ["CONVENTIONS", "IRREGULAR", "LayerRow", "ReceptiveField", "Summary", "Totals", "conventions"]
+__all__ = [
+    "CONVENTIONS",
+    "IRREGULAR",
+    "TRAINING_ONLY",
+    "LayerRow",
+    "ReceptiveField",
+    "Summary",
+    "Totals",
+    "conventions",
+]

@@ -174,7 +174,7 @@ def _header(column: Column, conventions: dict[str, str]) -> str:
 def table(summary: Summary, columns: list[str] | None = None) -> str:
     """The ``<table>`` (caption, head, one body row per layer, a total row in the foot) in its
     scrolling box."""
-    cols = select(columns)
+    cols = select(columns, summary)
     lines = [
         '<div class="scroll">',
         '<table class="layers">',
@@ -211,7 +211,7 @@ def conventions(summary: Summary) -> str:
     items = []
     for key, text in summary.conventions.items():
         known = BY_KEY.get(key)
-        name = known.header if known else key.replace("_", " ").capitalize()
+        name = summary.headers.get(key, known.header) if known else key.replace("_", " ").capitalize()
         items.append(f"<li><b>{escape(name)}</b>: {escape(text)}</li>")
     return '<ul class="conventions">\n' + "\n".join(items) + "\n</ul>"
 

@@ -30,7 +30,7 @@ def _row(row: LayerRow) -> dict[str, Any]:
         }
         if not row.rf.regular:  # only then: the JSON of a network without upsampling is unchanged
             rf["regular"] = False
-    return {
+    data = {
         "name": row.name,
         "kind": row.kind,
         "from": list(row.sources),
@@ -44,12 +44,15 @@ def _row(row: LayerRow) -> dict[str, Any]:
         "fc_params": _value(row.fc_params),
         "local_params": _value(row.local_params),
     }
+    if row.training_only:  # only then: the JSON of a network without such layers is unchanged
+        data["training_only"] = True
+    return data
 
 
 def to_data(summary: Summary) -> dict[str, Any]:
     """The summary as JSON-ready data (see the README's JSON contract)."""
     t = summary.total
-    return {
+    data: dict[str, Any] = {
         "name": summary.name,
         "input": _value(summary.input),
         "values": dict(sorted(summary.values.items())),
@@ -64,6 +67,9 @@ def to_data(summary: Summary) -> dict[str, Any]:
         },
         "conventions": summary.conventions,
     }
+    if summary.headers:  # a counting preset's (only then: cnncalc's own JSON is unchanged)
+        data["headers"] = dict(summary.headers)
+    return data
 
 
 def render(summary: Summary, columns: list[str] | None = None) -> str:

@@ -98,7 +98,7 @@ def _cell(value: Any, kind: str) -> str:
 
 
 def _table(summary: Summary, columns: list[str] | None) -> Table:
-    cols = select(columns)
+    cols = select(columns, summary)
     total: list[str] | None = None
     cells = total_cells(summary, cols)
     if any(v is not None for v in cells) and not is_symbolic(tuple(cells)):  # symbolic: long sums, in the caption
@@ -132,7 +132,9 @@ def _totals(summary: Summary) -> str:
 
     params = math(t.params) + (f" ({math(t.trainable_params)} trainable)" if t.trainable_params != t.params else "")
     macs = math(t.macs) + (" (" + si(t.macs).replace(",", "{,}") + ")" if isinstance(t.macs, int) else "")
-    parts = [f"params {params}", f"MACs {macs}", f"activations {math(t.activations)}", f"neurons {math(t.neurons)}"]
+    heads = summary.headers  # a counting preset's names: "FLOPs (fvcore)"
+    parts = [f"{escape(heads.get('params', 'params'))} {params}", f"{escape(heads.get('macs', 'MACs'))} {macs}",
+             f"activations {math(t.activations)}", f"neurons {math(t.neurons)}"]  # fmt: skip
     shown = getattr(summary, "shown", "")  # a view's rows: "blocks below depth 1 as one row each"
     return (
         "Totals: " + "; ".join(parts) + "." + (f" Rows: {escape(shown)}; totals of the whole network." if shown else "")

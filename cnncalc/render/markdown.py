@@ -20,7 +20,7 @@ def _cell(value: Any, kind: str) -> str:
 
 def render(summary: Summary, columns: list[str] | None = None, *, notes: bool = True) -> str:
     """The summary as a Markdown pipe table, then totals and (with ``notes``) the conventions as a list."""
-    cols = select(columns)
+    cols = select(columns, summary)
 
     def row(cells: list[str], bold: bool = False) -> str:
         if bold:

@@ -30,7 +30,7 @@ def _cell(value: Any, kind: str) -> str:
 
 def latex_array(summary: Summary, columns: list[str] | None = None) -> str:
     """The summary as ``$$\\begin{array}...\\end{array}$$`` with a total row."""
-    cols = select(columns or DEFAULT_COLUMNS)
+    cols = select(columns or DEFAULT_COLUMNS, summary)
     spec = "".join("l" if c.kind == "name" else "r" for c in cols)
     lines = [
         "$$",

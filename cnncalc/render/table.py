@@ -68,16 +68,22 @@ def display(value: Any) -> str:
     return to_text(value, display=True)
 
 
-def select(keys: list[str] | None) -> tuple[Column, ...]:
-    """The columns named in ``keys`` (in that order), or all of them (also for ``["all"]``)."""
+def select(keys: list[str] | None, summary: Summary | None = None) -> tuple[Column, ...]:
+    """The columns named in ``keys`` (in that order), or all of them (also for ``["all"]``), with
+    the headers ``summary`` renames (a counting preset's: "FLOPs (fvcore)")."""
     if not keys or keys == ["all"]:
-        return COLUMNS
-    unknown = [k for k in keys if k not in BY_KEY]
-    if unknown:
-        from ..errors import CnncalcError
+        chosen = COLUMNS
+    else:
+        unknown = [k for k in keys if k not in BY_KEY]
+        if unknown:
+            from ..errors import CnncalcError
 
-        raise CnncalcError(f"unknown column {unknown[0]!r}; columns: {', '.join(BY_KEY)}")
-    return tuple(BY_KEY[k] for k in keys)
+            raise CnncalcError(f"unknown column {unknown[0]!r}; columns: {', '.join(BY_KEY)}")
+        chosen = tuple(BY_KEY[k] for k in keys)
+    renamed = summary.headers if summary is not None else {}
+    if not renamed:
+        return chosen
+    return tuple(Column(c.key, renamed.get(c.key, c.header), c.kind, c.get) for c in chosen)
 
 
 def texts(summary: Summary, columns: tuple[Column, ...], text: Callable[[Any, str], str]) -> list[list[str]]:
@@ -203,8 +209,8 @@ def total_lines(
     if t.trainable_params != t.params:
         params += f" ({show(t.trainable_params)} trainable)"
     return [
-        ("params", params),
-        ("MACs", macs),
+        (summary.headers.get("params", "params"), params),
+        (summary.headers.get("macs", "MACs"), macs),
         ("activations", show(t.activations)),
         ("neurons", show(t.neurons)),
     ]

@@ -28,10 +28,34 @@ IRREGULAR_NOTE = (
 )
 
 
+#: Added where layers run only in training (``training_only``): by the view, inference or training.
+TRAINING_NOTES = {
+    False: "Training only ({}): params counted; MACs and activations 0, as in inference (--training counts them).",
+    True: "Training view: the training-only layers ({}) count their MACs and activations.",
+}
+
+
+def _stated(summary: Summary) -> tuple[str, ...]:
+    """:data:`NOTES`, with the MACs and params notes as a counting preset restates them."""
+    if not summary.headers:
+        return NOTES
+    heads, said = summary.headers, summary.conventions
+    pairs = zip(("macs", "params"), NOTES[:2], strict=True)
+    restated = [f"{heads[k]}: {said[k]}." if k in heads else n for k, n in pairs]
+    return (*restated, *NOTES[2:])
+
+
 def notes(summary: Summary) -> tuple[str, ...]:
-    """The notes under a table: :data:`NOTES`, and the irregular-field rule where it applies."""
+    """The notes under a table: :data:`NOTES`, the irregular-field rule and the training-only rule
+    where they apply."""
     irregular = any(row.rf is not None and not row.rf.regular for row in summary.rows)
-    return (*NOTES, IRREGULAR_NOTE) if irregular else NOTES
+    stated = _stated(summary)
+    found = (*stated, IRREGULAR_NOTE) if irregular else stated
+    if "training_only" not in summary.conventions:
+        return found
+    names = summary.training_only
+    listed = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+    return (*found, TRAINING_NOTES[summary.training].format(listed or "none shown"))
 
 
 #: Columns left out first when a table is wider than the terminal (the rest are always shown).
@@ -70,14 +94,14 @@ def _wrap(text: str, width: int) -> list[str]:
 
 def _notes_for(summary: Summary, keys: set[str]) -> list[str]:
     """The notes for the columns shown (MACs, params and neurons always: the totals state them)."""
-    chosen = [NOTES[0], NOTES[1]]
+    chosen = list(_stated(summary)[:2])
     if keys & {"rf", "jump", "start"}:
         chosen.append(NOTES[2])
     if keys & {"fc_params", "fc_ratio", "local_params", "local_ratio"}:
         chosen.append(NOTES[3])
     chosen.append(NOTES[4])
     extra = notes(summary)[len(NOTES) :]
-    return chosen + list(extra if keys & {"rf", "jump", "start"} else ())
+    return chosen + [n for n in extra if n != IRREGULAR_NOTE or keys & {"rf", "jump", "start"}]
 
 
 def _fit(
@@ -116,7 +140,7 @@ def render(summary: Summary, columns: list[str] | None = None, *, width: int | N
     no limit): columns are dropped in :data:`DROP_ORDER` unless chosen with ``columns``, long
     symbolic cells wrap, and the notes explain only what is shown."""
     limit = terminal_width() if width is None else width
-    cols = select(columns)
+    cols = select(columns, summary)
     header = [c.header for c in cols]
     body = texts(summary, cols, lambda v, kind: cell_text(v, kind) or "-")
     totals = total_cells(summary, cols)
