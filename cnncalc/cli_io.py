@@ -9,12 +9,14 @@ import os
 import sys
 import tempfile
 from collections.abc import Callable
+from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from .errors import CnncalcError
+from .functions import exact
 from .render import FORMATS
 from .render.table import BY_KEY
 
@@ -38,18 +40,31 @@ class Values(click.ParamType):  # type: ignore[type-arg]
 
 
 class Assignment(Values):
-    """``NAME=VALUE`` with a positive whole-number value, for ``--set H=224``."""
+    """``NAME=VALUE`` for ``--set H=224``: a positive whole number, or for a symbol the file declares
+    rational a positive decimal or fraction (``alpha=0.35``, ``alpha=7/20``), read exactly; the
+    evaluation checks which symbols may take which."""
 
     name = "NAME=INT"
     example = "H=224"
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> tuple[str, int]:
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> tuple[str, int | Fraction]:
         name, number = super().convert(value, param, ctx)
-        if isinstance(number, int):
+        if isinstance(number, (int, Fraction)):
             return name, number
-        if not number.isdigit() or int(number) < 1 or len(number) > 18:
-            self.fail(f"{value!r}: the value must be a positive whole number", param, ctx)
-        return name, int(number)
+        try:
+            exact_number = exact(number) if len(number) <= 18 else 0
+        except ValueError:
+            exact_number = 0
+        if exact_number <= 0:
+            self.fail(
+                f"{value!r}: the value must be a positive whole number (or, for a rational symbol, a "
+                "positive decimal or fraction: 0.35, 7/20)",
+                param,
+                ctx,
+            )
+        return name, exact_number
 
 
 def one_line(text: str) -> str:
@@ -104,7 +119,8 @@ set_option = click.option(
     type=Assignment(),
     multiple=True,
     metavar="NAME=INT",
-    help="Give a symbol a value (repeatable), overriding the file's defaults.",
+    help="Give a symbol a value (repeatable), overriding the file's defaults; a rational symbol takes "
+    "decimals or fractions (alpha=0.35, alpha=7/20).",
 )
 
 
@@ -153,7 +169,8 @@ def memory_options(command: Callable[..., Any]) -> Callable[..., Any]:
     @click.option(
         "--training",
         type=click.Choice(list(OPTIMIZERS)),
-        help="Memory of a training step with this optimizer (gradients, optimizer state, saved activations).",
+        help="Memory of a training step with this optimizer (gradients, optimizer state, saved activations); "
+        "the summary then counts the MACs of training-only layers (auxiliary heads) too.",
     )
     @functools.wraps(command)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
@@ -169,7 +186,8 @@ values_option = click.option(
     multiple=True,
     metavar="NAME=VALUES",
     help="A symbol's values (repeatable): a number, START:STOP[:STEP] (both ends included), a list "
-    "1,2,4, or an expression in other symbols (W=H). Other symbols take the file's defaults.",
+    "1,2,4, or an expression in other symbols (W=H); decimals for a rational symbol (alpha=0.35,0.5,1.4 "
+    "or alpha=0.25:1.5:0.25). Other symbols take the file's defaults.",
 )
 
 

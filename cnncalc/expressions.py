@@ -1,11 +1,13 @@
 """Expressions in YAML fields: a small restricted recursive-descent parser and its tree (no sympy).
 
-:func:`parse` reads integer literals, names, ``+ - * / // **`` and parentheses into a tree of
-tuples; user text never reaches eval, exec or sympify. :mod:`cnncalc.symbolic` evaluates the trees.
+:func:`parse` reads integer literals, names, ``+ - * / // **``, parentheses and calls of the pure
+functions in :data:`FUNCTIONS` into a tree of tuples; user text never reaches eval, exec or
+sympify. :mod:`cnncalc.symbolic` evaluates the trees.
 """
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,8 +23,19 @@ MAX_EXPONENT = 64
 MAX_SYMBOLIC_EXPONENT = 8
 MAX_MAGNITUDE = 10**30
 
-_TOKEN = re.compile(r"\s*(?:(\d+)|([A-Za-z_][A-Za-z0-9_]*)|(\*\*|//|[-+*/()]))")
+_TOKEN = re.compile(r"\s*(?:(\d+)|([A-Za-z_][A-Za-z0-9_]*)|(\*\*|//|[-+*/(),]))")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+#: The pure functions an expression may call: name -> (fewest arguments, most arguments, usage).
+#: A call is the tree node ("call", name, arg1, arg2, ...); cnncalc.symbolic evaluates it.
+FUNCTIONS: dict[str, tuple[int, int, str]] = {
+    "floor": (1, 1, "floor(x)"),
+    "ceil": (1, 1, "ceil(x)"),
+    "round": (1, 1, "round(x)"),
+    "min": (2, MAX_DEPTH, "min(a, b, ...)"),
+    "max": (2, MAX_DEPTH, "max(a, b, ...)"),
+    "make_divisible": (2, 3, "make_divisible(v, divisor) or make_divisible(v, divisor, min_value)"),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +59,7 @@ class _Parser:
     #: The operators of a term, and the tree node of each.
     PRODUCTS: ClassVar[dict[str, str]] = {"*": "mul", "/": "div", "//": "floordiv"}
     WHAT = "an arithmetic expression"
-    ALLOWED = "whole numbers, names, + - * / // ** and parentheses"
+    ALLOWED = "whole numbers, names, + - * / // **, parentheses and " + ", ".join(FUNCTIONS) + " calls"
 
     def __init__(self, text: str) -> None:
         self.text = text
@@ -133,6 +146,12 @@ class _Parser:
                 raise ExpressionError(f"the number {text[:20]}... is too large (limit 10**30)")
             return ("num", int(text))
         if kind == "name":
+            if self.peek() == "(":
+                return self.call(text)
+            if text in FUNCTIONS:
+                raise ExpressionError(
+                    f"{self.text!r}: {text} is a function, not a value: call it, {FUNCTIONS[text][2]}"
+                )
             self.names.add(text)
             return ("name", text)
         if text == "(":
@@ -145,11 +164,41 @@ class _Parser:
             return node
         raise ExpressionError(f"{self.text!r}: unexpected {text!r}")
 
+    def call(self, name: str) -> tuple[Any, ...]:
+        """name '(' expr (',' expr)* ')' for a name of :data:`FUNCTIONS`, with its number of arguments."""
+        if name not in FUNCTIONS:
+            close = difflib.get_close_matches(name.lower(), FUNCTIONS, n=1)
+            hint = f"did you mean {close[0]}? " if close else ""
+            raise ExpressionError(
+                f"{self.text!r}: {name}(...) is not a function cnncalc knows ({hint}functions: {', '.join(FUNCTIONS)})"
+            )
+        self.take()  # "("
+        self.nest()
+        args = [] if self.peek() == ")" else [self.expr()]
+        while self.peek() == "," and args:
+            self.take()
+            args.append(self.expr())
+        if self.peek() != ")":
+            raise ExpressionError(f"{self.text!r}: missing ')' after the arguments of {name}")
+        self.take()
+        self.depth -= 1
+        fewest, most, usage = FUNCTIONS[name]
+        if not fewest <= len(args) <= most:
+            raise ExpressionError(f"{self.text!r}: {name} takes {_count(fewest, most)}, not {len(args)}: {usage}")
+        return ("call", name, *args)
+
+
+def _count(fewest: int, most: int) -> str:
+    """ "1 argument", "2 or 3 arguments", "at least 2 arguments"."""
+    if fewest == most:
+        return f"{fewest} argument{'s' if fewest > 1 else ''}"
+    return f"{fewest} or {most} arguments" if most == fewest + 1 else f"at least {fewest} arguments"
+
 
 # --- conditions ------------------------------------------------------------------------------------
 
 _CONDITION_TOKEN = re.compile(
-    r"\s*(?:(\d+(?:\.\d*)?(?:[eE][+-]?\d+)?)|([A-Za-z_][A-Za-z0-9_]*)|(\*\*|//|<=|>=|==|!=|[-+*/%()<>]))"
+    r"\s*(?:(\d+(?:\.\d*)?(?:[eE][+-]?\d+)?)|([A-Za-z_][A-Za-z0-9_]*)|(\*\*|//|<=|>=|==|!=|[-+*/%()<>,]))"
 )
 _COMPARISONS = {"<": "lt", "<=": "le", ">": "gt", ">=": "ge", "==": "eq", "!=": "ne"}
 _WORDS = ("and", "or", "not")
@@ -164,11 +213,14 @@ class _ConditionParser(_Parser):
     TOKEN = _CONDITION_TOKEN
     PRODUCTS: ClassVar[dict[str, str]] = {**_Parser.PRODUCTS, "%": "mod"}
     WHAT = "a condition"
-    ALLOWED = "numbers, names, + - * / // % **, comparisons < <= > >= == !=, and, or, not, parentheses"
+    ALLOWED = "numbers, names, + - * / // % **, comparisons < <= > >= == !=, and, or, not, parentheses, functions"
+
+    #: Whether a bare name may be true/false (a block argument in ``when``) as well as a number.
+    flags = False
 
     def parse(self) -> tuple[Any, ...]:
         tree = super().parse()
-        if _kind(tree) != "bool":
+        if _kind(tree, self.flags) == "num":
             raise ExpressionError(f"{self.text!r} is not a condition: compare something (macs <= 4e8)")
         return tree
 
@@ -229,14 +281,18 @@ class _ConditionParser(_Parser):
         return super().atom()
 
 
-def _kind(tree: tuple[Any, ...]) -> str:
-    """ "bool" or "num", checking that and/or/not take conditions and arithmetic takes numbers."""
+def _kind(tree: tuple[Any, ...], flags: bool = False) -> str:
+    """ "bool" or "num", checking that and/or/not take conditions and arithmetic takes numbers;
+    with ``flags`` a bare name is "any" (a true/false value or a number: its use decides)."""
     op = tree[0]
+    if op == "name" and flags:
+        return "any"
     if op in ("num", "name"):
         return "num"
-    kinds = [_kind(t) for t in tree[1:] if isinstance(t, tuple)] if op != "cmp" else [_kind(tree[2]), _kind(tree[3])]
+    parts = tree[1:] if op != "cmp" else tree[2:4]
+    kinds = [_kind(t, flags) for t in parts if isinstance(t, tuple)]
     wanted = "bool" if op in ("and", "or", "not") else "num"
-    if any(k != wanted for k in kinds):
+    if any(k not in (wanted, "any") for k in kinds):
         what = "and, or, not combine comparisons" if wanted == "bool" else "arithmetic and comparisons take numbers"
         raise ExpressionError(f"{what}: {_text(tree)} mixes them")
     return "bool" if op in ("and", "or", "not", "cmp") else "num"
@@ -248,15 +304,18 @@ def _text(tree: tuple[Any, ...]) -> str:
         "or": "'or'",
         "not": "'not'",
         "cmp": f"a comparison ({tree[1] if len(tree) > 1 else ''})",
+        "call": f"{tree[1] if len(tree) > 1 else ''}(...)",
     }.get(tree[0], f"'{tree[0]}'")
 
 
-def parse_condition(text: str) -> Expr:
+def parse_condition(text: str, flags: bool = False) -> Expr:
     """Parse a condition such as ``"macs <= 4e8 and params <= 5e6"`` (see :class:`_ConditionParser`)
-    into an :class:`Expr`; never evaluates code. ``and``, ``or`` and ``not`` are words, not names."""
+    into an :class:`Expr`; never evaluates code. ``and``, ``or`` and ``not`` are words, not names.
+    ``flags``: names may also stand for true/false values (``when: downsample and stride > 1``)."""
     if len(text) > 4 * MAX_EXPRESSION_LENGTH:
         raise ExpressionError(f"a condition of {len(text)} characters is too long (limit {4 * MAX_EXPRESSION_LENGTH})")
     parser = _ConditionParser(text)
+    parser.flags = flags
     tree = parser.parse()
     return Expr(text.strip(), tree, frozenset(parser.names))
 
@@ -275,4 +334,4 @@ def is_name(text: str) -> bool:
     return _NAME.match(text) is not None
 
 
-__all__ = ["MAX_MAGNITUDE", "Expr", "is_name", "parse", "parse_condition"]
+__all__ = ["FUNCTIONS", "MAX_MAGNITUDE", "Expr", "is_name", "parse", "parse_condition"]

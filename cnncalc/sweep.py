@@ -11,6 +11,7 @@ points that meet it. The values per symbol are given as a whole number, a list, 
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -19,10 +20,13 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 from .compiled import INT64_SAFE, Program, has_numpy
-from .constraints import Constraints, collect
+from .constraints import Constraints, collect, constraints
 from .engines import run_numpy, run_python
 from .errors import CnncalcError, ExpressionError
 from .expressions import Expr, parse, parse_condition
+from .functions import call, sympy_number
+from .network import Network
+from .slices import MAX_SLICES, joined, network_at, rational_values, shown
 from .symbolic import _sp, evaluate, floordiv, symbol
 
 if TYPE_CHECKING:
@@ -93,22 +97,30 @@ class Grid:
 
     axes: dict[str, list[int]]
     derived: dict[str, Any]
-    fixed: dict[str, int]
+    fixed: dict[str, Any]
+    #: Rational symbols among ``fixed``: the summary holds them already (see :func:`run`).
+    rational: frozenset[str] = frozenset()
 
     @property
     def size(self) -> int:
         return math.prod(len(v) for v in self.axes.values())
 
 
-def grid(arch: Architecture, values: Mapping[str, Any], batch: bool = False) -> Grid:
+def grid(arch: Architecture, values: Mapping[str, Any], batch: bool = False, held: Network | None = None) -> Grid:
     """The grid ``values`` describe, with the file's defaults for the other symbols (and the
-    batch size B, 1 by default, where ``batch``)."""
+    batch size B, 1 by default, where ``batch``). Rational symbols keep the value the summary
+    was evaluated at: that of ``held`` (from :func:`cnncalc.slices.network_at`), else their defaults."""
     names = arch.symbol_names | ({BATCH} if batch else set())
     unknown = [n for n in values if n not in names]
     if unknown:
         choices = ", ".join(sorted(names)) or "none"
         raise CnncalcError(f"{arch.name} has no symbol {unknown[0]!r} (its symbols: {choices})")
-    parsed = {n: _axis(n, v) for n, v in values.items()}
+    rational = (held or arch.network).rationals
+    for n, v in values.items():
+        if n in rational and rational_values(n, v) != [rational[n]]:
+            raise CnncalcError(f"{n} is rational: held at {rational[n]} here, it takes other values in sweeps only")
+    parsed = {n: _axis(n, v) for n, v in values.items() if n not in rational}
+    parsed.update({n: [v] for n, v in rational.items() if v is not None})
     axes = {n: v for n, v in parsed.items() if isinstance(v, list) and len(v) > 1}
     fixed = {n: v[0] for n, v in parsed.items() if isinstance(v, list) and len(v) == 1}
     exprs = {n: v for n, v in parsed.items() if isinstance(v, Expr)}
@@ -140,7 +152,7 @@ def grid(arch: Architecture, values: Mapping[str, Any], batch: bool = False) -> 
             del pending[n]
     if math.prod(len(v) for v in axes.values()) > MAX_POINTS:
         raise CnncalcError(f"the grid has over {MAX_POINTS:,} points: narrow a range or take a larger step")
-    return Grid(axes, derived, fixed)
+    return Grid(axes, derived, fixed, frozenset(rational))
 
 
 # --- the compiled network -------------------------------------------------------------------------------
@@ -162,6 +174,9 @@ def where_expr(condition: Expr, names: Mapping[str, Any]) -> list[tuple[str, Any
             return sp.Integer(names[node[1]]) if isinstance(names[node[1]], int) else names[node[1]]
         if op == "neg":
             return -num(node[1])
+        if op == "call":
+            value = call(node[1], [num(a) for a in node[2:]], condition.text)
+            return sympy_number(value) if isinstance(value, (int, Fraction)) else value
         a, b = num(node[1]), num(node[2])
         if op in ("div", "floordiv", "mod") and b == 0:
             raise CnncalcError(f"{condition.text!r} divides by zero")
@@ -203,7 +218,7 @@ class Model:
     ) -> None:
         self.limits = limits
         sp = _sp()
-        subs = {symbol(n): sp.Integer(v) for n, v in points.fixed.items()}
+        subs = {symbol(n): sp.Integer(v) for n, v in points.fixed.items() if n not in points.rational}
         subs.update({symbol(n): e for n, e in points.derived.items()})
 
         def put(value: Any) -> Any:
@@ -248,10 +263,16 @@ class Model:
 
 
 def memory_totals(
-    arch: Architecture, summary: Summary, columns: Sequence[str], where: str | None, dtype: str, training: str | None
+    arch: Architecture,
+    summary: Summary,
+    columns: Sequence[str],
+    where: str | None,
+    dtype: str,
+    training: str | None,
+    net: Network | None = None,
 ) -> dict[str, Any]:
     """The memory totals (closed forms in the sizes and the batch B) where the columns or the
-    condition name one, else nothing."""
+    condition name one, else nothing; ``net``: the network ``summary`` is of (default ``arch``'s)."""
     used = set(columns) | (set(parse_condition(where).names) if where else set())
     if not used & set(MEMORY):
         return {}
@@ -261,7 +282,7 @@ def memory_totals(
     from .memory import memory
 
     batch = symbol(BATCH) if BATCH not in arch.symbol_names else 1
-    return memory(arch.network, summary, batch=batch, dtype=dtype, training=training).totals()
+    return memory(net or arch.network, summary, batch=batch, dtype=dtype, training=training).totals()
 
 
 def _magnitude(model: Model, points: Grid) -> int:
@@ -362,10 +383,32 @@ def run(
     vector = has_numpy() if engine == "auto" else engine == "numpy"
     if vector and not has_numpy():
         raise CnncalcError('the numpy engine needs numpy: pip install "cnncalc[fast]"')
-    summary, _ = collect(arch.network)
-    extra = memory_totals(arch, summary, columns, where, dtype, training)
-    points = grid(arch, values, batch=bool(extra))
-    limits = arch.constraints()
+    given = {n: rational_values(n, v) for n, v in values.items() if n in arch.network.rationals}
+    slices = [dict(zip(given, c, strict=True)) for c in itertools.product(*given.values())]
+    if len(slices) > MAX_SLICES:
+        raise CnncalcError(f"{len(slices)} values of rational symbols: at most {MAX_SLICES}, one evaluation each")
+    options = (columns, where, vector, progress, dtype, training)
+    parts = [_slice(arch, {**values, **at}, network_at(arch.network, at), *options) for at in slices]
+    swept = [n for n, v in given.items() if len(v) > 1]
+    return joined(parts, slices, swept) if swept else parts[0]
+
+
+def _slice(
+    arch: Architecture,
+    values: Mapping[str, Any],
+    net: Network,
+    columns: Sequence[str],
+    where: str | None,
+    vector: bool,
+    progress: Callable[[int, int], None] | None,
+    dtype: str,
+    training: str | None,
+) -> Sweep:
+    """The sweep of ``net`` (``arch``'s, its rational symbols at one value each) over ``values``."""
+    summary, _ = collect(net)
+    extra = memory_totals(arch, summary, columns, where, dtype, training, net)
+    points = grid(arch, values, batch=bool(extra), held=net)
+    limits = arch.constraints() if net is arch.network else constraints(net)
     start = time.perf_counter()
     scalar = Model(summary, limits, points, columns, where, vector=False, extra=extra)
     if vector and points.axes:
@@ -382,7 +425,7 @@ def run(
         data=data,
         points=points.size,
         invalid=invalid,
-        fixed=points.fixed,
+        fixed={k: shown(v) for k, v in points.fixed.items()},
         where=where,
         engine="numpy" if vector and points.axes else "python",
         seconds=time.perf_counter() - start,

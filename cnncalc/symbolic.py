@@ -1,24 +1,30 @@
-"""Numbers that may be symbolic, and the only module that knows sympy.
+"""Numbers that may be symbolic: evaluation of expression trees, closed-form arithmetic, printing.
+With :mod:`cnncalc.functions` (floors and the functions expressions call), the only modules that
+know sympy.
 
 Values are plain ``int`` in a numeric run (sympy is then never imported: it costs ~0.2 s) and sympy
 expressions in a symbolic run. Layer rules use ordinary operators plus the helpers here
 (``floordiv``, ``minimum``, ``equal``, ``half``), which stay on ints when both sides are ints.
 
 Expressions in YAML fields are parsed by :mod:`cnncalc.expressions` (never eval, exec or sympify)
-and evaluated here.
-
-Closed forms: sympy leaves ``floor(floor(H/2)/2)`` nested, which grows quadratically with depth.
-:func:`floordiv` collapses it with floor((floor(u) + c)/n) = floor((u + c)/n) for integer c and
-positive integer n, so a chain of any depth stays one ``floor((H + A)/S)``.
+and evaluated here, exactly: a rational symbol's value (alpha = 7/20) makes Fractions on the way,
+and a field's value must come out whole (``make_divisible(32*alpha, 8)``, not ``32*alpha``).
 """
 
 from __future__ import annotations
 
+from fractions import Fraction
 from functools import cache
 from typing import TYPE_CHECKING, Any, Union
 
 from .errors import ExpressionError
 from .expressions import MAX_EXPONENT, MAX_MAGNITUDE, MAX_SYMBOLIC_EXPONENT, Expr, parse
+from .functions import Rational, call, exact, integer_terms, is_number, sympy_number
+from .functions import _sp as _sp
+from .functions import ceildiv as ceildiv
+from .functions import floordiv as floordiv
+from .functions import simplify_integer as simplify_integer
+from .functions import symbol as symbol
 
 if TYPE_CHECKING:
     import sympy
@@ -28,27 +34,18 @@ Value = Union[int, "sympy.Expr"]
 
 # --- evaluation --------------------------------------------------------------------------------
 
-
-@cache
-def _sp() -> Any:
-    import sympy
-
-    return sympy
-
-
-@cache
-def symbol(name: str) -> sympy.Symbol:
-    """The sympy symbol for ``name``: a positive integer. Built directly, so ``E`` or ``I`` stay symbols."""
-    return _sp().Symbol(name, integer=True, positive=True)
+_NUMBERS = (int, Fraction, Rational)
 
 
 def _check_size(value: Any, text: str) -> None:
-    if isinstance(value, int) and abs(value) > MAX_MAGNITUDE:
+    if type(value) in _NUMBERS and abs(value) > MAX_MAGNITUDE:
         raise ExpressionError(f"{text!r} is too large (limit 10**30)")
 
 
-def evaluate(expr: Expr, values: dict[str, int], symbolic: bool) -> Value:
-    """The value of ``expr``: names take ``values``; missing names are symbols if ``symbolic``, errors else."""
+def evaluate(expr: Expr, values: dict[str, Any], symbolic: bool) -> Value:
+    """The value of ``expr``: names take ``values``; missing names are symbols if ``symbolic``, errors
+    else. On the way values may be Fractions (a rational symbol's 7/20, H/2); the result must be
+    whole."""
     for name in expr.names:
         if name not in values and not symbolic:
             raise ExpressionError(
@@ -56,10 +53,29 @@ def evaluate(expr: Expr, values: dict[str, int], symbolic: bool) -> Value:
                 f"a default in `symbols:`, or ask for a symbolic summary"
             )
     result = _eval(expr.tree, values, expr.text)
+    if isinstance(result, Fraction):
+        if result.denominator != 1:
+            rational = any(isinstance(values.get(n), Fraction) for n in expr.names)
+            hint = ": round it (floor, ceil, round or make_divisible)" if rational else ""
+            raise ExpressionError(f"{expr.text!r} is not a whole number ({result}){hint}")
+        return int(result)
     return simplify_integer(result)
 
 
-def _eval(node: tuple[Any, ...], values: dict[str, int], text: str) -> Any:
+def _named(name: str, value: Any, text: str) -> Any:
+    """A name's value: a number or sympy as it is; a float or text (values handed to an Env
+    without the checks of a summary) exactly, by :func:`cnncalc.expressions.exact`."""
+    if isinstance(value, bool):
+        raise ExpressionError(f"{text!r}: {name} is true/false, not a number")
+    if isinstance(value, (float, str)):
+        try:
+            return exact(value)
+        except ValueError as err:
+            raise ExpressionError(f"{text!r}: {name}: {err}") from None
+    return value
+
+
+def _eval(node: tuple[Any, ...], values: dict[str, Any], text: str) -> Any:
     op = node[0]
     if op == "num":
         return node[1]
@@ -67,11 +83,14 @@ def _eval(node: tuple[Any, ...], values: dict[str, int], text: str) -> Any:
         name = node[1]
         if name not in values:
             return symbol(name)
-        if isinstance(values[name], bool):
-            raise ExpressionError(f"{text!r}: {name} is true/false, not a number")
-        return values[name]
+        value = values[name]
+        return value if type(value) is int else _named(name, value, text)
     if op == "neg":
         return -_eval(node[1], values, text)
+    if op == "call":
+        result = call(node[1], [_eval(a, values, text) for a in node[2:]], text)
+        _check_size(result, text)
+        return result.numerator if type(result) is Fraction and result.denominator == 1 else result
     a = _eval(node[1], values, text)
     b = _eval(node[2], values, text)
     if op == "add":
@@ -81,45 +100,39 @@ def _eval(node: tuple[Any, ...], values: dict[str, int], text: str) -> Any:
     elif op == "mul":
         result = a * b
     elif op == "div":
-        if isinstance(a, int) and isinstance(b, int):
-            if b == 0:
-                raise ExpressionError(f"{text!r} divides by zero")
-            if a % b:
-                raise ExpressionError(f"{text!r} is not a whole number ({a}/{b})")
-            result = a // b
-        else:
-            if isinstance(b, int) and b == 0:
-                raise ExpressionError(f"{text!r} divides by zero")
-            result = _sp().Integer(a) / b if isinstance(a, int) else a / b
-    elif op == "floordiv":
-        if isinstance(b, int) and b == 0:
+        if is_number(b) and b == 0:
             raise ExpressionError(f"{text!r} divides by zero")
-        if (isinstance(a, int) and isinstance(b, int)) or not isinstance(b, int) or b > 0:
+        if is_number(a) and is_number(b):
+            result = Fraction(a, b) if type(a) is int and type(b) is int else Fraction(a) / b
+        else:
+            result = (sympy_number(a) if is_number(a) else a) / (sympy_number(b) if is_number(b) else b)
+    elif op == "floordiv":
+        if is_number(b) and b == 0:
+            raise ExpressionError(f"{text!r} divides by zero")
+        if (is_number(a) and is_number(b)) or not is_number(b) or b > 0:
             result = floordiv(a, b)
         else:
-            result = _sp().floor(a / _sp().Integer(b))
-    else:  # pow
-        if not isinstance(b, int) or b < 0:
-            raise ExpressionError(f"{text!r}: an exponent must be a whole number from 0 to {MAX_EXPONENT}")
-        if b > MAX_EXPONENT:
-            raise ExpressionError(f"{text!r}: the exponent {b} is too large (limit {MAX_EXPONENT})")
-        if isinstance(a, int) and abs(a) > 1 and (abs(a).bit_length() - 1) * b > 100:
-            raise ExpressionError(f"{text!r} is too large (limit 10**30)")
-        if not isinstance(a, int) and b > MAX_SYMBOLIC_EXPONENT:
-            # a power of a sum expands to a huge polynomial when shapes are compared
-            raise ExpressionError(f"{text!r}: a symbolic power may have an exponent up to {MAX_SYMBOLIC_EXPONENT}")
-        result = a**b
+            result = _sp().floor(a / sympy_number(b))
+    else:
+        result = _power(a, b, text)
     _check_size(result, text)
-    return result
+    return result.numerator if type(result) is Fraction and result.denominator == 1 else result  # whole: an int
 
 
-def simplify_integer(value: Any) -> Value:
-    """A sympy number that is a whole number becomes an int; anything else is returned as it is."""
-    if isinstance(value, int):
-        return value
-    if getattr(value, "is_Integer", False):
-        return int(value)
-    return value
+def _power(a: Any, b: Any, text: str) -> Any:
+    """a**b for a whole exponent b from 0 to 64 (8 for a symbolic a), bounded in size."""
+    if not isinstance(b, int) or b < 0:
+        raise ExpressionError(f"{text!r}: an exponent must be a whole number from 0 to {MAX_EXPONENT}")
+    if b > MAX_EXPONENT:
+        raise ExpressionError(f"{text!r}: the exponent {b} is too large (limit {MAX_EXPONENT})")
+    if is_number(a):
+        bits = max(abs(a.numerator).bit_length(), a.denominator.bit_length()) - 1
+        if bits > 0 and bits * b > 100:
+            raise ExpressionError(f"{text!r} is too large or too precise (limit 10**30)")
+    elif b > MAX_SYMBOLIC_EXPONENT:
+        # a power of a sum expands to a huge polynomial when shapes are compared
+        raise ExpressionError(f"{text!r}: a symbolic power may have an exponent up to {MAX_SYMBOLIC_EXPONENT}")
+    return a**b
 
 
 class Env:
@@ -143,55 +156,6 @@ class Env:
 
 
 # --- arithmetic that stays closed-form ------------------------------------------------------------
-
-
-def floordiv(num: Value, den: Value) -> Value:
-    """floor(num/den) for a positive integer ``den``, collapsing nested floors into one."""
-    if isinstance(num, int) and isinstance(den, int):
-        return num // den
-    sp = _sp()
-    if den == 1:
-        return num
-    num = sp.Integer(num) if isinstance(num, int) else num
-    terms = num.args if num.is_Add else (num,)
-    floors = [t for t in terms if isinstance(t, sp.floor)]
-    den_ok = isinstance(den, int) or (den.is_integer and den.is_positive)
-    if len(floors) == 1 and den_ok:
-        rest = sp.Add(*[t for t in terms if t is not floors[0]])
-        if rest.is_integer:
-            # floor((floor(u) + c)/n) = floor((u + c)/n): keeps any chain one floor deep.
-            return _floor((floors[0].args[0] + rest) / den)
-    if not floors and isinstance(den, int):
-        coeffs = [c for c, _ in (t.as_coeff_Mul() for t in terms)]
-        if all(c.is_Integer and int(c) % den == 0 for c in coeffs):
-            return simplify_integer(sp.expand(num / den))
-    return _floor(num / den)
-
-
-def _floor(arg: Any) -> Value:
-    sp = _sp()
-    if arg.is_Number:
-        return int(sp.floor(arg))
-    # Integer coefficients on integer symbols make an integer; asking sympy's assumptions the same
-    # question costs ~0.3 ms a call, most of a symbolic run.
-    if all(c.is_Integer for c in arg.as_coefficients_dict().values()) and _integer_terms(arg):
-        return simplify_integer(arg)
-    # The argument is already canonical here; skipping floor's evaluation saves ~1 ms a call.
-    return sp.floor(arg, evaluate=False)
-
-
-def _integer_terms(arg: Any) -> bool:
-    """Whether ``arg`` is built from integer symbols (floors included) by sums, products and
-    non-negative whole powers, so that integer coefficients make it an integer."""
-    sp = _sp()
-    if not all(a.is_integer for a in arg.atoms(sp.Symbol)):
-        return False
-    return all(p.exp.is_Integer and p.exp >= 0 for p in arg.atoms(sp.Pow))
-
-
-def ceildiv(num: Value, den: Value) -> Value:
-    """ceil(num/den) = floor((num + den - 1)/den) for integer num and positive integer den."""
-    return floordiv(num + den - 1, den)
 
 
 def minimum(a: Value, b: Value) -> Value:
@@ -355,7 +319,7 @@ def expand(value: Value) -> Value:
 
 def free_symbols(value: Any) -> set[str]:
     """Names of the symbols in ``value`` (empty for numbers)."""
-    if isinstance(value, (int, float)) or value is None:
+    if isinstance(value, (int, float, Fraction)) or value is None:
         return set()
     return {s.name for s in value.free_symbols}
 
@@ -366,14 +330,14 @@ def stand_in(name: str, multiple: int) -> sympy.Symbol:
     return _sp().Symbol(f"{name}_over_{multiple}", integer=True, positive=True)
 
 
-def substitute(value: Any, values: dict[str, int]) -> Any:
+def substitute(value: Any, values: dict[str, Any]) -> Any:
     """``value`` with symbols replaced by ``values``; whole-number results become ints, halves floats."""
-    return replace_symbols(value, {symbol(k): _sp().Integer(v) for k, v in values.items()})
+    return replace_symbols(value, {symbol(k): sympy_number(v) for k, v in values.items()})
 
 
 def replace_symbols(value: Any, mapping: dict[Any, Any]) -> Any:
     """``value`` with sympy symbols replaced per ``mapping`` (numbers or expressions)."""
-    if value is None or isinstance(value, (int, float)):
+    if value is None or isinstance(value, (int, float, Fraction)):
         return value
     result = value.xreplace(mapping)
     if result.is_Integer:
@@ -392,7 +356,7 @@ def _pretty_floor(f: Any) -> Any:
     num, den = sp.fraction(arg)
     if den.is_Integer and den > 1 and num.is_Add:
         c, rest = num.as_coeff_Add()
-        if c == den - 1 and _integer_terms(rest):
+        if c == den - 1 and integer_terms(rest):
             return sp.ceiling(rest / den, evaluate=False)
     return sp.floor(arg, evaluate=False)
 
@@ -410,7 +374,7 @@ def pretty(value: Any) -> Any:
 def to_text(value: Any, display: bool = False) -> str:
     """A value in sympy's own syntax (``floor((H - 31)/32)``, ``ceiling(H/32)``), or the number as
     digits; ``display``: for people (``ceil(H/32)``, as in Python's math)."""
-    if isinstance(value, (int, float)):
+    if isinstance(value, (int, float, Fraction)):
         return str(value)
     text = str(_sp().sstr(pretty(value)))
     return text.replace("ceiling(", "ceil(") if display else text
@@ -423,7 +387,7 @@ def shape_text(shape: tuple[Any, ...]) -> str:
 
 def to_latex(value: Any) -> str:
     """A value through sympy's LaTeX printer (numbers as digits)."""
-    if isinstance(value, (int, float)):
+    if isinstance(value, (int, float, Fraction)):
         return str(value)
     return str(_sp().latex(pretty(value)))
 
@@ -437,4 +401,4 @@ def is_symbolic(value: Any) -> bool:
     """Whether ``value`` (or any item of a tuple) is a sympy expression rather than a number."""
     if isinstance(value, tuple):
         return any(is_symbolic(v) for v in value)
-    return not (value is None or isinstance(value, (int, float, str)))
+    return not (value is None or isinstance(value, (int, float, Fraction, str)))

@@ -1,4 +1,5 @@
-"""DenseNet-121/169/201, MobileNetV2 and MobileNetV3-Large/Small against torchvision's published counts.
+"""DenseNet-121/169/201, MobileNetV2 and MobileNetV3-Large/Small against torchvision's published counts
+(the MobileNets' width multipliers: tests/test_widths.py).
 
 Every asserted number is published elsewhere, never cnncalc's own output:
 - [TV] torchvision's weight metadata in torchvision/models/densenet.py, mobilenetv2.py and
@@ -139,49 +140,3 @@ def test_symbolic_last_map_is_the_closed_form(name: str) -> None:
     height, width = last_map(summary(name, symbolic=True))
     assert height == CLOSED_FORM[name]
     assert width == CLOSED_FORM[name].xreplace({H: sympy.Symbol("W", integer=True, positive=True)})
-
-
-def _torchvision_mobilenet_v2_params(width_mult: float) -> int:
-    """Parameters of torchvision's MobileNetV2(width_mult) rebuilt in plain PyTorch (the layout of
-    torchvision/models/mobilenetv2.py, with its _make_divisible rounding): an independent count."""
-    nn = pytest.importorskip("torch.nn")
-
-    def make_divisible(v: float, divisor: int = 8) -> int:
-        new_v = max(divisor, int(v + divisor / 2) // divisor * divisor)
-        return new_v + divisor if new_v < 0.9 * v else new_v
-
-    def cna(i: int, o: int, k: int = 3, s: int = 1, g: int = 1, act: bool = True) -> list[object]:
-        layers = [nn.Conv2d(i, o, k, s, (k - 1) // 2, groups=g, bias=False), nn.BatchNorm2d(o)]
-        return layers + ([nn.ReLU6()] if act else [])
-
-    settings = [
-        (1, 16, 1, 1),
-        (6, 24, 2, 2),
-        (6, 32, 3, 2),
-        (6, 64, 4, 2),
-        (6, 96, 3, 1),
-        (6, 160, 3, 2),
-        (6, 320, 1, 1),
-    ]
-    inp = make_divisible(32 * width_mult)
-    last = make_divisible(1280 * max(1.0, width_mult))
-    layers = cna(3, inp, s=2)
-    for t, c, n, s in settings:
-        out = make_divisible(c * width_mult)
-        for i in range(n):
-            hidden = round(inp * t)
-            if t != 1:
-                layers += cna(inp, hidden, k=1)
-            layers += cna(hidden, hidden, s=s if i == 0 else 1, g=hidden) + cna(hidden, out, k=1, act=False)
-            inp = out
-    layers += [*cna(inp, last, k=1), nn.Linear(last, 1000)]
-    return sum(p.numel() for layer in layers for p in layer.parameters())
-
-
-def test_mobilenet_v2_width_is_a_polynomial_that_matches_torchvision() -> None:
-    alpha = sympy.Symbol("alpha", integer=True, positive=True)
-    params = cnncalc.load("mobilenet_v2").summarize(symbolic=True, H=224, W=224).total.params
-    assert sympy.Poly(params, alpha).degree() == 2  # conv weights grow with the square of the width
-    assert _torchvision_mobilenet_v2_params(1.0) == 3_504_872  # [TV] num_params of mobilenet_v2
-    for width in (1, 2, 3):
-        assert params.subs(alpha, width) == _torchvision_mobilenet_v2_params(float(width))
