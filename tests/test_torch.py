@@ -57,7 +57,7 @@ def test_bundled_architecture_agrees_with_pytorch_at_its_defaults(backend: Modul
     verification = backend.verify(arch, sizes=[])
     assert [run.verdict for run in verification.runs] == ["agree"], _disagreements(verification)
     (result,) = verification.runs
-    summary = arch.summarize()
+    summary = arch.summarize(training=True)  # verify measures every layer, training-only ones too
     assert [c.name for c in result.layers] == [row.name for row in summary.rows]
     assert all(c.verdict == "ok" for c in result.layers)
     assert sum(c.measured.params for c in result.layers) == summary.total.params
@@ -122,6 +122,14 @@ EXAMPLES: dict[str, tuple[list[Any], list[Any]]] = {
     "zeropad1d": ([2, 5], [{"zeropad1d": {"padding": [1, 3]}}]),
     "zeropad3d": ([2, 3, 4, 5], [{"zeropad3d": {"padding": [1, 0, 2, 1, 0, 3]}}]),
     "conv2d": ([3, 9, 8], [{"conv2d": {"out_channels": 4, "kernel_size": [3, 2], "stride": 2, "padding": 1}}]),
+    "separableconv1d": (
+        [3, 17],
+        [{"separableconv1d": {"out_channels": 4, "kernel_size": 3, "stride": 2, "padding": "SAME_UPPER"}}],
+    ),
+    "separableconv2d": (
+        [3, 9, 8],
+        [{"separableconv2d": {"out_channels": 5, "kernel_size": 3, "padding": "same", "depth_multiplier": 2}}],
+    ),
     "convtranspose2d": (
         [4, 5, 6],
         [{"convtranspose2d": {"out_channels": 6, "kernel_size": 3, "stride": 2, "output_padding": 1, "groups": 2}}],

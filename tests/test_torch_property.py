@@ -68,7 +68,7 @@ def broken(draw: st.DrawFn, fields: dict[str, Any], bad: dict[str, list[Any]]) -
 
 @st.composite
 def conv2d(draw: st.DrawFn) -> dict[str, Any]:
-    padding = draw(st.one_of(pair(small(0, 3)), st.sampled_from(["same", "valid"])))
+    padding = draw(st.one_of(pair(small(0, 3)), st.sampled_from(["same", "valid", "SAME_UPPER", "SAME_LOWER"])))
     fields: dict[str, Any] = {
         "out_channels": draw(st.sampled_from([1, 2, 3, 4, 6, 8, "2*m"])),
         "kernel_size": draw(pair(small(1, 5))),
@@ -97,6 +97,21 @@ def conv2d(draw: st.DrawFn) -> dict[str, Any]:
 
 
 @st.composite
+def separableconv2d(draw: st.DrawFn) -> dict[str, Any]:
+    """Keras's SeparableConv2D: "same" with a stride is refused by both, SAME_UPPER/LOWER take any."""
+    fields: dict[str, Any] = {
+        "out_channels": draw(st.sampled_from([1, 3, 4, "2*m"])),
+        "kernel_size": draw(pair(small(1, 4))),
+        "stride": draw(pair(small(1, 3))),
+        "padding": draw(st.one_of(pair(small(0, 2)), st.sampled_from(["same", "valid", "SAME_UPPER", "SAME_LOWER"]))),
+        "dilation": draw(pair(small(1, 2))),
+        "depth_multiplier": draw(st.sampled_from([1, 1, 2, "m"])),
+        "bias": draw(st.booleans()),
+    }
+    return {"separableconv2d": broken(draw, fields, {"kernel_size": [0], "depth_multiplier": [0], "stride": [0]})}
+
+
+@st.composite
 def convtranspose2d(draw: st.DrawFn) -> dict[str, Any]:
     stride = draw(small(1, 3))
     dilation = draw(small(1, 2))
@@ -119,7 +134,8 @@ def pool(draw: st.DrawFn) -> dict[str, Any]:
     k = draw(small(1, 4))
     fields: dict[str, Any] = {
         "kernel_size": k if draw(st.booleans()) else [k, k],
-        "padding": draw(small(0, k // 2)),  # PyTorch: at most half the kernel
+        # PyTorch: at most half the kernel; SAME_UPPER/LOWER any (with ceil_mode both refuse)
+        "padding": draw(st.one_of(small(0, k // 2), small(0, k // 2), st.sampled_from(["SAME_UPPER", "SAME_LOWER"]))),
         "ceil_mode": draw(st.booleans()),
     }
     if draw(st.booleans()):
@@ -147,6 +163,8 @@ def norm(draw: st.DrawFn) -> dict[str, Any]:
         return {
             kind: {
                 "affine": draw(st.booleans()),
+                "scale": draw(st.booleans()),
+                "center": draw(st.booleans()),
                 "momentum": draw(st.sampled_from([None, 0.1])),
                 "track_running_stats": draw(st.sampled_from([True, True, False])),
             }
@@ -207,7 +225,18 @@ def chunk(draw: st.DrawFn) -> list[Any]:
     ]
 
 
-SPATIAL = st.one_of(conv2d(), conv2d(), pool(), pool(), adaptive(), norm(), ELEMENTWISE, reshaping(), convtranspose2d())
+SPATIAL = st.one_of(
+    conv2d(),
+    conv2d(),
+    pool(),
+    pool(),
+    adaptive(),
+    norm(),
+    ELEMENTWISE,
+    reshaping(),
+    convtranspose2d(),
+    separableconv2d(),
+)
 
 
 @st.composite
@@ -449,7 +478,9 @@ def per_axis(values: st.SearchStrategy[Any], rank: int) -> st.SearchStrategy[Any
 
 @st.composite
 def conv_nd(draw: st.DrawFn, rank: int) -> dict[str, Any]:
-    padding = draw(st.one_of(per_axis(small(0, 2), rank), st.sampled_from(["same", "valid"])))
+    padding = draw(
+        st.one_of(per_axis(small(0, 2), rank), st.sampled_from(["same", "valid", "SAME_UPPER", "SAME_LOWER"]))
+    )
     fields: dict[str, Any] = {
         "out_channels": draw(st.sampled_from([1, 2, 4, "2*m"])),
         "kernel_size": draw(per_axis(small(1, 4), rank)),
@@ -459,6 +490,10 @@ def conv_nd(draw: st.DrawFn, rank: int) -> dict[str, Any]:
         "groups": draw(st.sampled_from([1, 1, 2])),
         "bias": draw(st.booleans()),
     }
+    if rank == 1 and draw(st.integers(0, 3)) == 0:  # Keras's SeparableConv1D: no groups, a depth multiplier
+        del fields["groups"]
+        fields["depth_multiplier"] = draw(st.sampled_from([1, 2]))
+        return {"separableconv1d": broken(draw, fields, {"kernel_size": [0], "stride": [0]})}
     return {f"conv{rank}d": broken(draw, fields, {"kernel_size": [0], "stride": [0], "groups": [3]})}
 
 
@@ -481,7 +516,8 @@ def convtranspose_nd(draw: st.DrawFn, rank: int) -> dict[str, Any]:
 def pool_nd(draw: st.DrawFn, rank: int) -> dict[str, Any]:
     kind = draw(st.sampled_from([f"maxpool{rank}d", f"avgpool{rank}d"]))
     k = draw(small(1, 3))
-    fields: dict[str, Any] = {"kernel_size": k, "padding": draw(small(0, k // 2)), "ceil_mode": draw(st.booleans())}
+    padding = draw(st.one_of(small(0, k // 2), small(0, k // 2), st.sampled_from(["SAME_UPPER", "SAME_LOWER"])))
+    fields: dict[str, Any] = {"kernel_size": k, "padding": padding, "ceil_mode": draw(st.booleans())}
     if draw(st.booleans()):
         fields["stride"] = draw(per_axis(small(1, 3), rank))
     if kind.startswith("max"):
@@ -504,7 +540,8 @@ def other_nd(draw: st.DrawFn, rank: int) -> Any:
         return {draw(st.sampled_from([f"adaptiveavgpool{rank}d", f"adaptivemaxpool{rank}d"])): {"output_size": size}}
     if kind == "batchnorm":
         track = draw(st.sampled_from([True, True, False]))
-        return {f"batchnorm{rank}d": {"affine": draw(st.booleans()), "track_running_stats": track}}
+        fields = {"affine": draw(st.booleans()), "scale": draw(st.booleans()), "center": draw(st.booleans())}
+        return {f"batchnorm{rank}d": {**fields, "track_running_stats": track}}
     if kind == "zeropad":
         padding = draw(st.one_of(small(0, 2), st.lists(small(-1, 2), min_size=2 * rank, max_size=2 * rank)))
         return {f"zeropad{rank}d": {"padding": padding}}

@@ -30,7 +30,16 @@ from .activation import (
     Tanh,
 )
 from .base import AXES, FLAT, KEEP, UNKNOWN, Effect, Int, Layer, Scatter, Shape, Spread, Window, counted, parse_field
-from .conv import Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
+from .conv import (
+    Conv1d,
+    Conv2d,
+    Conv3d,
+    ConvTranspose1d,
+    ConvTranspose2d,
+    ConvTranspose3d,
+    SeparableConv1d,
+    SeparableConv2d,
+)
 from .linear import Linear
 from .merge import Add, Concat, Mul
 from .norm import BatchNorm1d, BatchNorm2d, BatchNorm3d, LayerNorm2d, LayerScale, LocalResponseNorm
@@ -57,6 +66,8 @@ KINDS: dict[str, type[Layer]] = {
         Conv1d,
         Conv2d,
         Conv3d,
+        SeparableConv1d,
+        SeparableConv2d,
         ConvTranspose1d,
         ConvTranspose2d,
         ConvTranspose3d,

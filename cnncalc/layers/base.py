@@ -16,6 +16,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from ..errors import ExpressionError, ShapeError, YamlPath, note
 from ..expressions import MAX_MAGNITUDE, parse
 from ..symbolic import Env, Value, floordiv, minimum
+from .same import SAME, same_padding, same_sizes
 
 Shape = tuple[Value, ...]
 
@@ -73,19 +74,70 @@ Axes3 = Annotated[Int | tuple[Int, Int, Int], counted((3,), axes_text(3))]
 AnyAxes = Annotated[Int | tuple[Int, ...], counted((1, 2, 3), "(one per spatial axis)")]
 
 
+#: Words a padding field may hold that are no one's spelling here, and what to write instead.
+_WORD_HINTS = {
+    "same": "'same' (lowercase: PyTorch's, stride 1) or 'SAME_UPPER' (TF/Keras padding=\"same\", any stride)",
+    "same_upper": "'SAME_UPPER' (upper case, as ONNX spells it)",
+    "same_lower": "'SAME_LOWER' (upper case, as ONNX spells it)",
+    "valid": "'valid' (lowercase, as PyTorch) or 0",
+    "full": "numbers (PyTorch has no 'full' padding)",
+    "causal": "numbers (PyTorch has no 'causal' padding: zeropad1d k - 1 on the left)",
+}
+#: The same for pools, which take no 'same' or 'valid'.
+_POOL_HINTS = {
+    **_WORD_HINTS,
+    "same": "'SAME_UPPER' (TF/Keras padding=\"same\"; PyTorch's pools have no 'same')",
+    "valid": "0 (TF/Keras padding=\"valid\"; PyTorch's pools have no 'valid')",
+}
+
+
+def _padding_word(value: Any, words: tuple[str, ...], hints: dict[str, str]) -> Any:
+    """``value`` if it is one of ``words``; a misspelt padding word is refused with the right
+    spelling; any other text is an expression."""
+    if value in words:
+        return value
+    if isinstance(value, str):
+        hint = hints.get(value.strip().lower())
+        if hint is not None:
+            takes = ", ".join(repr(w) for w in words)
+            raise ValueError(f"takes {takes} or numbers, got {value!r}: write {hint}")  # after "padding"
+    return parse_field(value)
+
+
 def _parse_padding(value: Any) -> Any:
-    if isinstance(value, str) and value not in ("same", "valid"):
-        word = value.strip().lower()
-        if word in ("same", "valid", "full", "causal"):
-            raise ValueError(f"padding takes 'same' or 'valid' (lowercase, as PyTorch), got {value!r}")
-    return value if value in ("same", "valid") else parse_field(value)
+    return _padding_word(value, ("same", "valid", *SAME), _WORD_HINTS)
+
+
+def _parse_pool_padding(value: Any) -> Any:
+    return _padding_word(value, SAME, _POOL_HINTS)
+
+
+def _no_padding_word(value: Any) -> Any:
+    """A transposed convolution's padding is numbers: TF's "same" there is a shape rule, out = in*s,
+    that padding p and output_padding 2p + s - k meet at every size."""
+    if isinstance(value, str) and value.strip().lower() in (*_WORD_HINTS, "same_upper", "same_lower"):
+        raise ValueError(
+            f"{value!r} is not taken on a transposed convolution: its padding does not depend on "
+            'the input size; TF\'s "same" (out = in*stride) is padding p with output_padding 2p + stride - k'
+        )
+    return value
 
 
 _PaddingWord = Annotated[StrictInt | str, AfterValidator(_parse_padding)]
-#: Convolution padding: per-axis integers, or "same" / "valid" as in PyTorch's ConvNd.
+_PoolPaddingWord = Annotated[StrictInt | str, AfterValidator(_parse_pool_padding)]
+#: Convolution padding: per-axis integers, "same" / "valid" as in PyTorch's ConvNd, or SAME_UPPER /
+#: SAME_LOWER (TF's and ONNX's, any stride).
 Padding1 = Annotated[tuple[Int] | _PaddingWord, counted((1,), axes_text(1))]
 Padding2 = Annotated[tuple[Int, Int] | _PaddingWord, counted((2,), axes_text(2))]
 Padding3 = Annotated[tuple[Int, Int, Int] | _PaddingWord, counted((3,), axes_text(3))]
+#: A transposed convolution's padding: per-axis integers (a padding word is refused with the rule).
+TransposedPadding1 = Annotated[Axes1, BeforeValidator(_no_padding_word)]
+TransposedPadding2 = Annotated[Axes2, BeforeValidator(_no_padding_word)]
+TransposedPadding3 = Annotated[Axes3, BeforeValidator(_no_padding_word)]
+#: Pooling padding: per-axis integers, or SAME_UPPER / SAME_LOWER.
+PoolPadding1 = Annotated[tuple[Int] | _PoolPaddingWord, counted((1,), axes_text(1))]
+PoolPadding2 = Annotated[tuple[Int, Int] | _PoolPaddingWord, counted((2,), axes_text(2))]
+PoolPadding3 = Annotated[tuple[Int, Int, Int] | _PoolPaddingWord, counted((3,), axes_text(3))]
 
 
 def no_indices(value: bool) -> bool:
@@ -352,6 +404,7 @@ __all__ = [
     "AXES",
     "FLAT",
     "KEEP",
+    "SAME",
     "UNKNOWN",
     "AnyAxes",
     "Axes1",
@@ -363,11 +416,19 @@ __all__ = [
     "Padding1",
     "Padding2",
     "Padding3",
+    "PoolPadding1",
+    "PoolPadding2",
+    "PoolPadding3",
     "Scatter",
     "Shape",
     "Spread",
+    "TransposedPadding1",
+    "TransposedPadding2",
+    "TransposedPadding3",
     "Window",
     "counted",
     "divides",
     "parse_field",
+    "same_padding",
+    "same_sizes",
 ]

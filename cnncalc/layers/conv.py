@@ -1,4 +1,5 @@
-"""Convolutions, 1-D to 3-D, and transposed convolutions: the layers whose weights slide.
+"""Convolutions, 1-D to 3-D, depthwise separable ones (Keras's) and transposed convolutions: the
+layers whose weights slide.
 
 Per spatial axis: out = floor((in + 2p - d(k-1) - 1)/s) + 1; params = prod(k)*(C_in/groups)*C_out
 + C_out (bias); MACs = prod(k)*(C_in/groups)*C_out*prod(out). A transposed convolution gives
@@ -11,11 +12,12 @@ out = (in - 1)*s - 2p + d(k-1) + output_padding + 1 and MACs = C_in*(C_out/group
 import math
 from typing import ClassVar, Literal
 
-from pydantic import StrictBool
+from pydantic import Field, StrictBool
 
 from ..errors import ShapeError
 from ..symbolic import Env, Value, floordiv, product
 from .base import (
+    SAME,
     Axes1,
     Axes2,
     Axes3,
@@ -27,6 +29,9 @@ from .base import (
     Padding3,
     Scatter,
     Shape,
+    TransposedPadding1,
+    TransposedPadding2,
+    TransposedPadding3,
     Window,
     check_fits,
     check_output,
@@ -34,11 +39,61 @@ from .base import (
     divides,
     effective,
     exact_div,
+    same_sizes,
     window_output,
 )
 
+#: A convolution's window per axis, its fields resolved (see ``_Windowed._window``): kernel, stride,
+#: dilation (None: 1), effective kernel, padding before, total padding, output size (None: by the
+#: window). A plain tuple: one is made for every convolution of every summary.
+_Sliding = tuple[
+    tuple[Value, ...],
+    tuple[Value, ...],
+    tuple[Value, ...] | None,
+    tuple[Value, ...],
+    tuple[Value, ...],
+    tuple[Value, ...],
+    tuple[Value, ...] | None,
+]
 
-class _Conv(Layer):
+
+class _Windowed(Layer):
+    """What convolutions share: a kernel sliding with stride, dilation and padding (numbers,
+    PyTorch's "same"/"valid", or SAME_UPPER/SAME_LOWER)."""
+
+    def _window(self, env: Env, size: Shape) -> _Sliding:
+        """Kernel, stride, dilation (None: 1), effective kernel, padding before each axis, total
+        padding per axis, and the output size where the padding decides it (SAME: ceil(in/s))."""
+        k = self._values(env, "kernel_size")
+        s = self._values(env, "stride")
+        dilation = None if self.dilation == 1 else self._values(env, "dilation")  # type: ignore[attr-defined]
+        eff = k if dilation is None else effective(k, dilation)
+        padding = self.padding  # type: ignore[attr-defined]
+        if padding in SAME:
+            out, left, totals = same_sizes(size, eff, s, padding == SAME[0])
+            return k, s, dilation, eff, left, totals, out
+        if padding == "same":
+            if any(v != 1 for v in s):
+                raise ShapeError(
+                    "padding='same' needs stride 1 (as in PyTorch); TF/Keras padding=\"same\" with a stride is "
+                    "'SAME_UPPER'",
+                    path=("padding",),
+                )
+            # PyTorch pads d(k-1) in total, the odd pixel on the right.
+            totals = tuple([e - 1 for e in eff])
+            left = tuple([floordiv(t, 2) for t in totals])
+        else:
+            left = (0,) * len(k) if padding == "valid" else self._values(env, "padding", 0)
+            totals = (2 * left[0], 2 * left[1]) if len(left) == 2 else tuple([2 * v for v in left])
+        return k, s, dilation, eff, left, totals, None
+
+    def padded(self, size: Shape, env: Env) -> Shape:
+        """The input's sizes once padded (what a padding other than PyTorch's own zeros keeps)."""
+        totals = self._window(env, size)[5]
+        return tuple([n + t for n, t in zip(size, totals, strict=True)])
+
+
+class _Conv(_Windowed):
     """The rule of conv1d, conv2d and conv3d (they differ in rank and in their per-axis fields)."""
 
     prefix: ClassVar[str] = "conv"
@@ -55,34 +110,23 @@ class _Conv(Layer):
     def kept(self, n_inputs: int = 1) -> tuple[str, ...]:
         # A padding other than zeros is a separate op: its padded input is what the convolution
         # keeps, and reflect/replicate padding keep their input too where it needs a gradient
-        # ("input?"; circular padding does not).
-        if self.padding_mode == "zeros":
+        # ("input?"; circular padding does not). SAME_UPPER/LOWER pad first whatever the mode, and
+        # a zero (constant) padding keeps nothing of its own.
+        if self.padding_mode == "zeros" and self.padding not in SAME:  # type: ignore[attr-defined]
             return self.saves
-        return ("padded",) if self.padding_mode == "circular" else ("input?", "padded")
+        return ("padded",) if self.padding_mode in ("zeros", "circular") else ("input?", "padded")
 
     def transients(self, n_inputs: int = 1) -> tuple[str, ...]:
-        return () if self.padding_mode == "zeros" else ("padded",)
+        plain = self.padding_mode == "zeros" and self.padding not in SAME  # type: ignore[attr-defined]
+        return () if plain else ("padded",)
 
     def apply(self, x: Shape, env: Env) -> Effect:
         # Written for speed (every convolution of every summary): slices and list comprehensions
-        # rather than generators; the dilation looked at only where it is not 1.
+        # rather than generators.
         c, size = self._spatial(x)[0], x[1:]
         out_c = self._value(env, "out_channels")
         groups = self._value(env, "groups")
-        k = self._values(env, "kernel_size")
-        s = self._values(env, "stride")
-        dilation = None if self.dilation == 1 else self._values(env, "dilation")  # type: ignore[attr-defined]
-        eff = k if dilation is None else effective(k, dilation)
-        padding = self.padding  # type: ignore[attr-defined]
-        if padding == "same":
-            if any(v != 1 for v in s):
-                raise ShapeError("padding='same' needs stride 1 (as in PyTorch)", path=("padding",))
-            # PyTorch pads d(k-1) in total, the odd pixel on the right.
-            totals = tuple([e - 1 for e in eff])
-            left = tuple([floordiv(t, 2) for t in totals])
-        else:
-            left = (0,) * len(k) if padding == "valid" else self._values(env, "padding", 0)
-            totals = (2 * left[0], 2 * left[1]) if len(left) == 2 else tuple([2 * v for v in left])
+        k, s, dilation, eff, left, totals, out = self._window(env, size)
         if isinstance(groups, int):
             if isinstance(c, int) and c % groups:
                 raise ShapeError(f"{c} input channels are not divisible by groups={groups}")
@@ -94,16 +138,8 @@ class _Conv(Layer):
         if self.padding_mode != "zeros" and self.padding_mode != "replicate":
             right = tuple([t - a for t, a in zip(totals, left, strict=True)])
             check_wrap(self.padding_mode, size, left, right)
-        check_fits(size, totals, eff)
-        if len(size) == 2:  # the common rank unrolled: a comprehension is a function call in Python 3.11
-            out: tuple[Value, ...] = (
-                window_output(size[0], eff[0], s[0], totals[0], False, left[0]),
-                window_output(size[1], eff[1], s[1], totals[1], False, left[1]),
-            )
-        else:
-            per_axis = zip(size, eff, s, totals, left, strict=True)
-            out = tuple([window_output(n, e, st, t, False, a) for n, e, st, t, a in per_axis])
-        check_output(out)
+        if out is None:
+            out = _outputs(size, eff, s, totals, left)
         fan_in = math.prod(k) * exact_div(c, groups)  # math.prod multiplies sympy values too
         params = fan_in * out_c + (out_c if self.bias else 0)
         return Effect(
@@ -114,6 +150,27 @@ class _Conv(Layer):
             fan_in=fan_in,
             bias=self.bias,
         )
+
+
+def _outputs(
+    size: tuple[Value, ...],
+    eff: tuple[Value, ...],
+    s: tuple[Value, ...],
+    totals: tuple[Value, ...],
+    left: tuple[Value, ...],
+) -> tuple[Value, ...]:
+    """The output size of a window with fixed padding, checked: the kernel fits, every side >= 1."""
+    check_fits(size, totals, eff)
+    if len(size) == 2:  # the common rank unrolled: a comprehension is a function call in Python 3.11
+        out: tuple[Value, ...] = (
+            window_output(size[0], eff[0], s[0], totals[0], False, left[0]),
+            window_output(size[1], eff[1], s[1], totals[1], False, left[1]),
+        )
+    else:
+        per_axis = zip(size, eff, s, totals, left, strict=True)
+        out = tuple([window_output(n, e, st, t, False, a) for n, e, st, t, a in per_axis])
+    check_output(out)
+    return out
 
 
 class Conv1d(_Conv):
@@ -159,6 +216,81 @@ class Conv3d(_Conv):
     stride: Axes3 = 1
     padding: Padding3 = 0
     dilation: Axes3 = 1
+
+
+class _SeparableConv(_Windowed):
+    """The rule of separableconv1d and separableconv2d: Keras's SeparableConv1D/2D, a depthwise
+    convolution (depth_multiplier filters per input channel, no bias) then a pointwise 1x1 one."""
+
+    prefix: ClassVar[str] = "sepconv"
+    formula_symbols: ClassVar[dict[str, str | tuple[str, ...]]] = {
+        "kernel_size": "k", "stride": "s", "padding": "p", "dilation": "d", "depth_multiplier": "m",
+        "out_channels": "C_out",
+    }  # fmt: skip
+    formula_optional: ClassVar[frozenset[str]] = frozenset({"dilation", "depth_multiplier"})
+    #: The depthwise convolution keeps its input, the pointwise one the depthwise output.
+    saves: ClassVar[tuple[str, ...]] = ("input", "depthwise")
+    #: The depthwise output, made and freed within the layer.
+    transient: ClassVar[tuple[str, ...]] = ("depthwise",)
+    out_channels: Int = Field(description="the pointwise convolution's output channels (Keras: filters)")
+    depth_multiplier: Int = 1
+    bias: StrictBool = Field(default=True, description="a bias on the pointwise convolution (Keras: use_bias)")
+
+    def kept(self, n_inputs: int = 1) -> tuple[str, ...]:
+        return ("padded", "depthwise") if self.padding in SAME else self.saves  # type: ignore[attr-defined]
+
+    def transients(self, n_inputs: int = 1) -> tuple[str, ...]:
+        return ("padded", "depthwise") if self.padding in SAME else self.transient  # type: ignore[attr-defined]
+
+    def apply(self, x: Shape, env: Env) -> Effect:
+        c, size = self._spatial(x)[0], x[1:]
+        out_c = self._value(env, "out_channels")
+        inner = product((c, self._value(env, "depth_multiplier")))  # the depthwise output's channels
+        k, s, dilation, eff, left, totals, out = self._window(env, size)
+        if out is None:
+            out = _outputs(size, eff, s, totals, left)
+        depthwise, pointwise = product((*k, inner)), product((inner, out_c))
+        return Effect(
+            output=(out_c, *out),
+            params=depthwise + pointwise + (out_c if self.bias else 0),
+            macs=product((depthwise, *out)) + product((pointwise, *out)),
+            rf=Window(eff, s, left, dilation),
+            fan_in=product((*k, c)),  # one output reads every input channel through its window
+            bias=self.bias,
+        )
+
+
+class SeparableConv1d(_SeparableConv):
+    """Depthwise separable 1-D convolution over [C, L], as Keras's SeparableConv1D
+    (https://keras.io/api/layers/convolution_layers/separable_convolution1d/).
+
+    out = floor((L + 2p - d(k-1) - 1)/s) + 1; params = k*C_in*m + C_in*m*C_out + C_out (bias);
+    MACs = (k*C_in*m + C_in*m*C_out)*L_out.
+    """
+
+    kind: ClassVar[str] = "separableconv1d"
+    rank: ClassVar[int | None] = 1
+    kernel_size: Axes1
+    stride: Axes1 = 1
+    padding: Padding1 = 0
+    dilation: Axes1 = 1
+
+
+class SeparableConv2d(_SeparableConv):
+    """Depthwise separable 2-D convolution, as Keras's SeparableConv2D
+    (https://keras.io/api/layers/convolution_layers/separable_convolution2d/): a k1 x k2 depthwise
+    convolution with m (depth_multiplier) filters per input channel, then a 1x1 to C_out.
+
+    out = floor((in + 2p - d(k-1) - 1)/s) + 1 per axis (SAME_UPPER: ceil(in/s));
+    params = k1*k2*C_in*m + C_in*m*C_out + C_out (bias); MACs = (k1*k2*C_in*m + C_in*m*C_out)*H_out*W_out.
+    """
+
+    kind: ClassVar[str] = "separableconv2d"
+    rank: ClassVar[int | None] = 2
+    kernel_size: Axes2
+    stride: Axes2 = 1
+    padding: Padding2 = 0
+    dilation: Axes2 = 1
 
 
 class _ConvTranspose(Layer):
@@ -219,7 +351,7 @@ class ConvTranspose1d(_ConvTranspose):
     rank: ClassVar[int | None] = 1
     kernel_size: Axes1
     stride: Axes1 = 1
-    padding: Axes1 = 0
+    padding: TransposedPadding1 = 0
     output_padding: Axes1 = 0
     dilation: Axes1 = 1
 
@@ -236,7 +368,7 @@ class ConvTranspose2d(_ConvTranspose):
     rank: ClassVar[int | None] = 2
     kernel_size: Axes2
     stride: Axes2 = 1
-    padding: Axes2 = 0
+    padding: TransposedPadding2 = 0
     output_padding: Axes2 = 0
     dilation: Axes2 = 1
 
@@ -252,9 +384,18 @@ class ConvTranspose3d(_ConvTranspose):
     rank: ClassVar[int | None] = 3
     kernel_size: Axes3
     stride: Axes3 = 1
-    padding: Axes3 = 0
+    padding: TransposedPadding3 = 0
     output_padding: Axes3 = 0
     dilation: Axes3 = 1
 
 
-__all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d"]
+__all__ = [
+    "Conv1d",
+    "Conv2d",
+    "Conv3d",
+    "ConvTranspose1d",
+    "ConvTranspose2d",
+    "ConvTranspose3d",
+    "SeparableConv1d",
+    "SeparableConv2d",
+]

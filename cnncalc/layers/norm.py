@@ -15,7 +15,8 @@ from .base import Effect, Layer, Shape, shape_kind
 
 
 class _BatchNorm(Layer):
-    """params = 2C (weight and bias) when affine; running mean and variance are buffers."""
+    """params = C (weight: scale) + C (bias: center) when affine; running mean and variance are
+    buffers. ``scale``/``center`` false leave the weight/bias out, as Keras's BatchNormalization."""
 
     prefix: ClassVar[str] = "bn"
     #: The input, and the batch's mean and inverse standard deviation per channel.
@@ -24,6 +25,8 @@ class _BatchNorm(Layer):
     momentum: float | None = 0.1
     affine: StrictBool = True
     track_running_stats: StrictBool = True
+    scale: StrictBool = Field(default=True, description="false: no weight (gamma), as Keras's scale=False")
+    center: StrictBool = Field(default=True, description="false: no bias (beta), as Keras's center=False")
 
     def transients(self, n_inputs: int = 1) -> tuple[str, ...]:
         # Without running statistics, inference computes the batch's own.
@@ -35,13 +38,15 @@ class _BatchNorm(Layer):
             # Without running statistics PyTorch normalises by batch statistics even in eval mode.
             shown = "x".join(str(n) for n in size) or "flat"
             raise ShapeError(f"batch statistics need more than one value per channel; a {shown} map at batch 1 has one")
-        return Effect(output=x, params=2 * c if self.affine else 0)
+        kept = int(self.scale) + int(self.center)  # weight, bias, or both
+        return Effect(output=x, params=kept * c if self.affine and kept else 0)
 
 
 class BatchNorm1d(_BatchNorm):
     """Batch normalisation over [C] or [C, L] (https://pytorch.org/docs/stable/generated/torch.nn.BatchNorm1d.html).
 
-    params = 2C (weight and bias) when affine; running mean and variance are buffers.
+    params = 2C (weight and bias) when affine, C without one (scale or center false);
+    running mean and variance are buffers.
     """
 
     kind: ClassVar[str] = "batchnorm1d"
@@ -56,7 +61,8 @@ class BatchNorm1d(_BatchNorm):
 class BatchNorm2d(_BatchNorm):
     """Batch normalisation (https://pytorch.org/docs/stable/generated/torch.nn.BatchNorm2d.html).
 
-    params = 2C (weight and bias) when affine; running mean and variance are buffers.
+    params = 2C (weight and bias) when affine, C without one (scale or center false);
+    running mean and variance are buffers.
     """
 
     kind: ClassVar[str] = "batchnorm2d"
@@ -66,7 +72,8 @@ class BatchNorm2d(_BatchNorm):
 class BatchNorm3d(_BatchNorm):
     """Batch normalisation over [C, D, H, W] (https://pytorch.org/docs/stable/generated/torch.nn.BatchNorm3d.html).
 
-    params = 2C (weight and bias) when affine; running mean and variance are buffers.
+    params = 2C (weight and bias) when affine, C without one (scale or center false);
+    running mean and variance are buffers.
     """
 
     kind: ClassVar[str] = "batchnorm3d"

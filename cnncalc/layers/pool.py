@@ -15,6 +15,7 @@ from ..errors import ShapeError, note
 from ..symbolic import Env, Value, equal
 from .base import (
     KEEP,
+    SAME,
     UNKNOWN,
     Axes1,
     Axes2,
@@ -22,6 +23,9 @@ from .base import (
     Effect,
     Int,
     Layer,
+    PoolPadding1,
+    PoolPadding2,
+    PoolPadding3,
     Shape,
     Window,
     axes_text,
@@ -30,6 +34,7 @@ from .base import (
     effective,
     exact_div,
     no_indices,
+    same_sizes,
     times,
     window_output,
 )
@@ -47,15 +52,34 @@ class _Pool(Layer):
         """The dilation per axis, None where it is 1 (average pools have none)."""
         return None
 
+    def _window(self, env: Env) -> tuple[tuple[Value, ...], tuple[Value, ...], tuple[Value, ...] | None]:
+        """Kernel, stride (default: the kernel) and dilation (None: 1) per axis, resolved."""
+        k = self._values(env, "kernel_size")
+        s = k if self.stride is None else self._values(env, "stride")  # type: ignore[attr-defined]
+        return k, s, self._dilation(env)
+
+    def padded(self, size: Shape, env: Env) -> Shape:
+        """The input's sizes once padded (SAME_UPPER/LOWER pad before pooling, in + total)."""
+        k, s, dilation = self._window(env)
+        eff = k if dilation is None else effective(k, dilation)
+        totals = same_sizes(size, eff, s, self.padding == SAME[0])[2]  # type: ignore[attr-defined]
+        return tuple([n + t for n, t in zip(size, totals, strict=True)])
+
     def apply(self, x: Shape, env: Env) -> Effect:
         # Written for speed like the convolution's: slices and list comprehensions, and the
         # message of an empty output built only when there is one.
         c, size = self._spatial(x)[0], x[1:]
-        k = self._values(env, "kernel_size")
-        s = k if self.stride is None else self._values(env, "stride")  # type: ignore[attr-defined]
-        p = self._values(env, "padding", 0)
-        dilation = self._dilation(env)
+        k, s, dilation = self._window(env)
         eff = k if dilation is None else effective(k, dilation)
+        if self.padding in SAME:  # type: ignore[attr-defined]
+            if self.ceil_mode:
+                raise ShapeError(
+                    f"ceil_mode does not apply with {self.padding}: the output is ceil(in/stride) already",  # type: ignore[attr-defined]
+                    path=("ceil_mode",),
+                )
+            out, before, _ = same_sizes(size, eff, s, self.padding == SAME[0])  # type: ignore[attr-defined]
+            return Effect(output=(c, *out), rf=Window(eff, s, before, dilation))
+        p = self._values(env, "padding", 0)
         # PyTorch bounds the padding by half the kernel as written, dilation or not.
         for pad, lim in zip(p, k, strict=True):
             if type(pad) is int and type(lim) is int and 2 * pad > lim:
@@ -80,6 +104,14 @@ class _MaxPool(_Pool):
     saves: ClassVar[tuple[str, ...]] = ("input", "indices")
     #: The indices are made even without gradients, and freed at once.
     transient: ClassVar[tuple[str, ...]] = ("indices",)
+
+    def kept(self, n_inputs: int = 1) -> tuple[str, ...]:
+        # SAME_UPPER/LOWER pad first (with -inf): the pool keeps the padded input.
+        return ("padded", "indices") if self.padding in SAME else self.saves  # type: ignore[attr-defined]
+
+    def transients(self, n_inputs: int = 1) -> tuple[str, ...]:
+        return ("padded", "indices") if self.padding in SAME else self.transient  # type: ignore[attr-defined]
+
     formula_symbols: ClassVar[dict[str, str | tuple[str, ...]]] = {**_Pool.formula_symbols, "dilation": "d"}
     formula_optional: ClassVar[frozenset[str]] = frozenset({"dilation"})
     return_indices: Annotated[StrictBool, AfterValidator(no_indices)] = False
@@ -98,7 +130,7 @@ class MaxPool1d(_MaxPool):
     rank: ClassVar[int | None] = 1
     kernel_size: Axes1
     stride: Axes1 | None = Field(default=None, description="Default: kernel_size")
-    padding: Axes1 = 0
+    padding: PoolPadding1 = 0
     dilation: Axes1 = 1
 
 
@@ -113,7 +145,7 @@ class MaxPool2d(_MaxPool):
     rank: ClassVar[int | None] = 2
     kernel_size: Axes2
     stride: Axes2 | None = Field(default=None, description="Default: kernel_size")
-    padding: Axes2 = 0
+    padding: PoolPadding2 = 0
     dilation: Axes2 = 1
 
 
@@ -127,12 +159,25 @@ class MaxPool3d(_MaxPool):
     rank: ClassVar[int | None] = 3
     kernel_size: Axes3
     stride: Axes3 | None = Field(default=None, description="Default: kernel_size")
-    padding: Axes3 = 0
+    padding: PoolPadding3 = 0
     dilation: Axes3 = 1
 
 
 class _AvgPool(_Pool):
     count_include_pad: StrictBool = True
+
+    def _excludes(self) -> bool:
+        """Whether SAME padding is left out of the average (TF's rule): then each window's count
+        of input pixels is one tensor [out sizes] that the average is scaled by."""
+        return not self.count_include_pad and getattr(self, "divisor_override", None) is None
+
+    def kept(self, n_inputs: int = 1) -> tuple[str, ...]:
+        if self.padding not in SAME:  # type: ignore[attr-defined]
+            return self.saves
+        return ("padded", "counts") if self._excludes() else ("padded",)
+
+    def transients(self, n_inputs: int = 1) -> tuple[str, ...]:
+        return self.kept() if self.padding in SAME else ()  # type: ignore[attr-defined]
 
 
 class AvgPool1d(_AvgPool):
@@ -146,7 +191,7 @@ class AvgPool1d(_AvgPool):
     rank: ClassVar[int | None] = 1
     kernel_size: Axes1
     stride: Axes1 | None = Field(default=None, description="Default: kernel_size")
-    padding: Axes1 = 0
+    padding: PoolPadding1 = 0
 
 
 class _DivisorPool(_AvgPool):
@@ -168,7 +213,7 @@ class AvgPool2d(_DivisorPool):
     rank: ClassVar[int | None] = 2
     kernel_size: Axes2
     stride: Axes2 | None = Field(default=None, description="Default: kernel_size")
-    padding: Axes2 = 0
+    padding: PoolPadding2 = 0
 
 
 class AvgPool3d(_DivisorPool):
@@ -181,6 +226,8 @@ class AvgPool3d(_DivisorPool):
     def apply(self, x: Shape, env: Env) -> Effect:
         effect = super().apply(x, env)
         k = self._values(env, "kernel_size")
+        if self.padding in SAME:  # the padded input is never smaller than the kernel
+            return effect
         if all(isinstance(v, int) for v in (*x[1:], *k)) and any(n < q for n, q in zip(x[1:], k, strict=True)):
             raise ShapeError(
                 f"kernel {times(k)} is larger than the input {times(x[1:])} (avg_pool3d needs the input, "
@@ -192,7 +239,7 @@ class AvgPool3d(_DivisorPool):
     rank: ClassVar[int | None] = 3
     kernel_size: Axes3
     stride: Axes3 | None = Field(default=None, description="Default: kernel_size")
-    padding: Axes3 = 0
+    padding: PoolPadding3 = 0
 
 
 class _AdaptivePool(Layer):

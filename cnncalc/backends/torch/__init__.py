@@ -60,7 +60,8 @@ def check(
     predicted: dict[str, Measure] = {}
     error = None
     try:
-        summary = arch.summarize(symbolic=False, **given)
+        # The training view: every layer's own counts, training-only ones too (all are measured).
+        summary = arch.summarize(given, symbolic=False, training=True)
         predicted = {r.name: Measure(tuple(r.output), r.params, r.macs) for r in summary.rows}
     except ShapeError as err:
         error = str(err)

@@ -49,36 +49,64 @@ def _place(root: nn.Module, name: str, module: nn.Module, group: Callable[[], nn
     _add(parent, leaf, module, name)
 
 
+def _frees(inputs: Sequence[tuple[int, ...]], runs: Sequence[bool]) -> list[list[int]]:
+    """Per step, the outputs to let go after it when the steps flagged in ``runs`` run."""
+    last_use = {i: j for j, ins in enumerate(inputs) if runs[j] for i in ins}
+    # An output no later layer reads (an auxiliary head's) goes as soon as it is made; the last
+    # layer's is the network's output.
+    dead = [[j] if j not in last_use and j < len(inputs) - 1 else [] for j in range(len(inputs))]
+    return [
+        [i for i in ins if i >= 0 and last_use[i] == j] + dead[j] if runs[j] else [] for j, ins in enumerate(inputs)
+    ]
+
+
 class Graph(nn.Module):
     """Named layers run in definition order, each on the outputs of the layers it reads (-1: the
-    network input); the output is the last layer's. Submodules sit at the layers' dotted names."""
+    network input); the output is the last layer's. Submodules sit at the layers' dotted names.
+    Layers flagged in ``training_only`` (auxiliary heads) run only in training mode, as torchvision's
+    Inception runs its AuxLogits, unless ``every_layer`` is set (to measure each layer in eval mode)."""
 
-    def __init__(self, named: Sequence[tuple[str, nn.Module]], inputs: Sequence[tuple[int, ...]]) -> None:
+    def __init__(
+        self,
+        named: Sequence[tuple[str, nn.Module]],
+        inputs: Sequence[tuple[int, ...]],
+        training_only: Sequence[bool] = (),
+    ) -> None:
         super().__init__()
         for name, module in named:
             _place(self, name, module, nn.Module, chain=False)
         # A plain list, not a ModuleList: the modules are registered once, at their names.
         self._steps = [(module, tuple(ins)) for (_, module), ins in zip(named, inputs, strict=True)]
-        last_use = {i: j for j, ins in enumerate(inputs) for i in ins}
-        # An output no later layer reads (an auxiliary head's) goes as soon as it is made; the last
-        # layer's is the network's output.
-        dead = [[j] if j not in last_use and j < len(inputs) - 1 else [] for j in range(len(inputs))]
-        self._free = [[i for i in ins if i >= 0 and last_use[i] == j] + dead[j] for j, ins in enumerate(inputs)]
+        self._skip = tuple(training_only) or (False,) * len(self._steps)
+        self._free = _frees(inputs, [True] * len(self._steps))
+        self._free_eval = _frees(inputs, [not s for s in self._skip])
+        self.every_layer = False
 
     def forward(self, x: torch.Tensor) -> Any:
+        every = self.training or self.every_layer
+        free = self._free if every else self._free_eval
         outputs: list[Any] = []
         for j, (module, ins) in enumerate(self._steps):
+            if not every and self._skip[j]:
+                outputs.append(None)  # runs only in training
+                continue
             outputs.append(module(*(x if i < 0 else outputs[i] for i in ins)))
-            for i in self._free[j]:
+            for i in free[j]:
                 outputs[i] = None  # no later layer reads it: let it go
         return outputs[-1]
 
 
-def assemble(named: Sequence[tuple[str, nn.Module]], inputs: Sequence[tuple[int, ...]] | None = None) -> nn.Module:
+def assemble(
+    named: Sequence[tuple[str, nn.Module]],
+    inputs: Sequence[tuple[int, ...]] | None = None,
+    training_only: Sequence[bool] = (),
+) -> nn.Module:
     """The network from its named modules: an ``nn.Sequential`` (nested for dotted names) when
-    every layer reads the one before it (``inputs`` None or a chain), else a :class:`Graph`.
-    Either way ``model.get_submodule(name)`` finds each layer."""
+    every layer reads the one before it (``inputs`` None or a chain) and none runs only in training
+    (``training_only``), else a :class:`Graph`. Either way ``model.get_submodule(name)`` finds each layer."""
     inputs = list(inputs) if inputs is not None else [(j - 1,) for j in range(len(named))]
+    if any(training_only):
+        return Graph(named, inputs, training_only)
     if all(ins == (j - 1,) for j, ins in enumerate(inputs)):
         root = nn.Sequential()
         try:
@@ -93,13 +121,15 @@ def assemble(named: Sequence[tuple[str, nn.Module]], inputs: Sequence[tuple[int,
 @dataclass(frozen=True, slots=True)
 class Step:
     """One layer to build: its name, layer, the indices of the steps it reads (-1: the network
-    input), the symbol values its fields see, and whether a field reads ``in_channels``."""
+    input), the symbol values its fields see, whether a field reads ``in_channels`` and whether it
+    runs only in training."""
 
     name: str
     layer: Layer
     inputs: tuple[int, ...]
     env: Env
     uses_in_channels: bool = False
+    training_only: bool = False
 
 
 def numeric_env(arch: Architecture, values: Mapping[str, int] | None = None) -> Env:
@@ -114,7 +144,9 @@ def steps(arch: Architecture, values: Mapping[str, int] | None = None) -> list[S
     symbols, as in cnncalc's evaluation (lexical scope)."""
     scope_env = scope_envs(numeric_env(arch, values))
 
-    return [Step(n.name, n.layer, n.inputs, scope_env(n.scope), n.uses_in_channels) for n in arch.nodes]
+    return [
+        Step(n.name, n.layer, n.inputs, scope_env(n.scope), n.uses_in_channels, n.training_only) for n in arch.nodes
+    ]
 
 
 def chain(layers: Sequence[Layer], names: Sequence[str], env: Env) -> list[Step]:

@@ -13,8 +13,26 @@ from torch import nn
 
 from ...errors import CnncalcError
 from ...layers import KINDS, Layer
+from ...layers.same import SAME
 from ...symbolic import Env
-from .modules import ChunkModule, LayerNorm2dModule, LayerScaleModule, Merge, StochasticDepthModule
+from .modules import (
+    ChunkModule,
+    LayerNorm2dModule,
+    LayerScaleModule,
+    Merge,
+    PartialBatchNorm,
+    SameAvgPool1d,
+    SameAvgPool2d,
+    SameAvgPool3d,
+    SameConv1d,
+    SameConv2d,
+    SameConv3d,
+    SameMaxPool1d,
+    SameMaxPool2d,
+    SameMaxPool3d,
+    SeparableConv,
+    StochasticDepthModule,
+)
 
 #: A tensor's shape as PyTorch sees it: batch first.
 TorchShape = tuple[int, ...]
@@ -60,23 +78,66 @@ _RANKED = {
 }
 
 
+#: The class padding as TF's "same" (SAME_UPPER/SAME_LOWER) in forward, for each ranked kind that can.
+_SAME = {
+    "conv": (SameConv1d, SameConv2d, SameConv3d),
+    "maxpool": (SameMaxPool1d, SameMaxPool2d, SameMaxPool3d),
+    "avgpool": (SameAvgPool1d, SameAvgPool2d, SameAvgPool3d),
+}
+
+
 def _torch_class(layer: Layer) -> Any:
-    family = layer.kind[:-2]
-    return getattr(nn, _RANKED[family][int(layer.kind[-2]) - 1])
+    family, rank = layer.kind[:-2], int(layer.kind[-2])
+    if getattr(layer, "padding", None) in SAME:
+        return _SAME[family][rank - 1]
+    return getattr(nn, _RANKED[family][rank - 1])
+
+
+def _padding(layer: Any, env: Env) -> Any:
+    """The padding PyTorch's class takes: "same"/"valid" as they are, 0 where the module pads itself
+    (SAME_UPPER/SAME_LOWER), else the numbers."""
+    if layer.padding in SAME:
+        return 0
+    return layer.padding if layer.padding in ("same", "valid") else axes(env, layer.padding)
+
+
+def _same(module: nn.Module, layer: Any, fill: str = "constant", value: float = 0.0) -> nn.Module:
+    """``module`` set to pad as the layer's SAME_UPPER/SAME_LOWER, where it has one."""
+    if layer.padding in SAME:
+        if getattr(layer, "ceil_mode", False):  # as cnncalc: TF's "same" has no ceil mode
+            raise ValueError(f"ceil_mode does not apply with {layer.padding}")
+        module.padding_as(layer.padding, fill, value)  # type: ignore[operator]
+    return module
 
 
 def _conv(layer: Any, env: Env, x: TorchShape) -> nn.Module:
-    padding = layer.padding if layer.padding in ("same", "valid") else axes(env, layer.padding)
-    return _torch_class(layer)(  # type: ignore[no-any-return]
+    same = layer.padding in SAME  # the module pads, by F.pad's mode of the padding_mode
+    module = _torch_class(layer)(
         x[1],
         whole(env, layer.out_channels),
         axes(env, layer.kernel_size),
         stride=axes(env, layer.stride),
-        padding=padding,  # "same"/"valid" pass through, as PyTorch takes them
+        padding=_padding(layer, env),
         dilation=axes(env, layer.dilation),
         groups=whole(env, layer.groups),
         bias=layer.bias,
-        padding_mode=layer.padding_mode,
+        padding_mode="zeros" if same else layer.padding_mode,
+    )
+    fill = "constant" if layer.padding_mode == "zeros" else layer.padding_mode
+    return _same(module, layer, fill)
+
+
+def _separableconv(layer: Any, env: Env, x: TorchShape) -> nn.Module:
+    return SeparableConv(
+        int(layer.kind[-2]),
+        x[1],
+        whole(env, layer.out_channels),
+        axes(env, layer.kernel_size),
+        stride=axes(env, layer.stride),
+        padding=layer.padding if isinstance(layer.padding, str) else axes(env, layer.padding),
+        dilation=axes(env, layer.dilation),
+        depth_multiplier=whole(env, layer.depth_multiplier),
+        bias=layer.bias,
     )
 
 
@@ -95,26 +156,28 @@ def _convtranspose(layer: Any, env: Env, x: TorchShape) -> nn.Module:
 
 
 def _maxpool(layer: Any, env: Env, x: TorchShape) -> nn.Module:
-    return _torch_class(layer)(  # type: ignore[no-any-return]
+    module = _torch_class(layer)(
         axes(env, layer.kernel_size),
         stride=optional_axes(env, layer.stride),
-        padding=axes(env, layer.padding),
+        padding=_padding(layer, env),
         dilation=axes(env, layer.dilation),
         return_indices=layer.return_indices,
         ceil_mode=layer.ceil_mode,
     )
+    return _same(module, layer, value=float("-inf"))  # TF: the padding never wins a maximum
 
 
 def _avgpool(layer: Any, env: Env, x: TorchShape) -> nn.Module:
     extra = {} if layer.kind == "avgpool1d" else {"divisor_override": layer.divisor_override}
-    return _torch_class(layer)(  # type: ignore[no-any-return]
+    module = _torch_class(layer)(
         axes(env, layer.kernel_size),
         stride=optional_axes(env, layer.stride),
-        padding=axes(env, layer.padding),
+        padding=_padding(layer, env),
         ceil_mode=layer.ceil_mode,
         count_include_pad=layer.count_include_pad,
         **extra,
     )
+    return _same(module, layer)
 
 
 def _adaptiveavgpool(layer: Any, env: Env, x: TorchShape) -> nn.Module:
@@ -127,8 +190,19 @@ def _adaptivemaxpool(layer: Any, env: Env, x: TorchShape) -> nn.Module:
 
 
 def _batchnorm(layer: Any, env: Env, x: TorchShape) -> nn.Module:
+    if layer.affine and layer.scale != layer.center:  # Keras's scale=False or center=False
+        return PartialBatchNorm(
+            x[1],
+            int(layer.kind[-2]),
+            scale=layer.scale,
+            center=layer.center,
+            eps=layer.eps,
+            momentum=layer.momentum,
+            track_running_stats=layer.track_running_stats,
+        )
+    affine = layer.affine and layer.scale  # scale and center both false: no parameters
     return _torch_class(layer)(  # type: ignore[no-any-return]
-        x[1], eps=layer.eps, momentum=layer.momentum, affine=layer.affine, track_running_stats=layer.track_running_stats
+        x[1], eps=layer.eps, momentum=layer.momentum, affine=affine, track_running_stats=layer.track_running_stats
     )
 
 
@@ -180,6 +254,7 @@ BUILDERS: dict[str, Builder] = {
 # Ranked kinds share one builder a family, PyTorch's class chosen by the rank (conv2d -> nn.Conv2d).
 for _family, _builder in (
     ("conv", _conv),
+    ("separableconv", _separableconv),
     ("convtranspose", _convtranspose),
     ("maxpool", _maxpool),
     ("avgpool", _avgpool),

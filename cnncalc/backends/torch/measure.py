@@ -18,8 +18,9 @@ from ...errors import CnncalcError
 from ...spec import IN_CHANNELS
 from ...symbolic import Env
 from ...verify import Measure, Rejection
-from .assembly import Step, assemble, numeric_env, steps
+from .assembly import Graph, Step, assemble, numeric_env, steps
 from .builders import BUILDERS, TorchShape, whole
+from .modules import SeparableConv
 
 if TYPE_CHECKING:
     from ...architecture import Architecture
@@ -43,6 +44,11 @@ def _convtranspose_macs(module: Any, ins: Sequence[TorchShape], out: TorchShape)
     return int(module.weight.numel()) * math.prod(ins[0][2:])
 
 
+def _separable_macs(module: SeparableConv, ins: Sequence[TorchShape], out: TorchShape) -> int:
+    # Both convolutions' weights, once per output position (the depthwise output has the same positions).
+    return int(module.depthwise_weight.numel() + module.pointwise_weight.numel()) * math.prod(out[2:])
+
+
 def _linear_macs(module: nn.Linear, ins: Sequence[TorchShape], out: TorchShape) -> int:
     # One weight use per output position; a flat input has one (out = [batch, features]).
     return int(module.weight.numel()) * math.prod(out[1:-1])
@@ -58,6 +64,7 @@ MACS: dict[type[nn.Module], Callable[[Any, Sequence[TorchShape], TorchShape], in
     nn.ConvTranspose2d: _convtranspose_macs,
     nn.ConvTranspose3d: _convtranspose_macs,
     nn.Linear: _linear_macs,
+    SeparableConv: _separable_macs,
 }
 
 
@@ -183,10 +190,11 @@ def build(arch: Architecture, values: Mapping[str, int] | None = None, *, device
     sit at cnncalc's layer names (``model.get_submodule("layer2.0.downsample.0")``). Raises
     :class:`Rejected` where PyTorch refuses a layer, CnncalcError where a field has no value.
     """
-    threaded = thread(arch.input, steps(arch, values), numeric_env(arch, values), "meta")
+    built = steps(arch, values)
+    threaded = thread(arch.input, built, numeric_env(arch, values), "meta")
     if threaded.rejection is not None:
         raise Rejected(threaded.rejection)
-    model = assemble(threaded.modules, threaded.inputs)
+    model = assemble(threaded.modules, threaded.inputs, [s.training_only for s in built])
     if device != "meta":
         model.to_empty(device=device)
         for module in model.modules():
@@ -250,7 +258,9 @@ def measure_steps(input: Sequence[Any], steps: Sequence[Step], env: Env, *, devi
     threaded = thread(input, steps, env, device)
     if threaded.rejection is not None:
         return Measurement(threaded.measures, threaded.rejection, "cpu" if device == "cpu" else "meta")
-    model = assemble(threaded.modules, threaded.inputs).train(False)
+    model = assemble(threaded.modules, threaded.inputs, [s.training_only for s in steps]).train(False)
+    if isinstance(model, Graph):
+        model.every_layer = True  # every layer measured, those that run only in training too
     kinds = {step.name: step.layer.kind for step in steps}
     if device != "cpu":
         measures, rejection = _forward(model, kinds, threaded.input, "meta")
