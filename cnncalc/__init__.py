@@ -24,12 +24,13 @@ def compare(
     depth: int | None = None,
     size: int | None = None,
     given: Mapping[str, int] | None = None,
+    count: str | None = None,
     **values: int,
 ) -> Any:
     """Two or more networks (architectures or bundled names) side by side: a
     :class:`cnncalc.comparison.Comparison` of their totals and their layers (blocks below ``depth``)
     matched by name. ``values`` (or ``given``, a mapping) and ``size`` go to every network that has
-    the symbol."""
+    the symbol; ``count``: a counting convention for every network (``"fvcore"``: see cnncalc.counting)."""
     from .comparison import compare as compare_summaries
 
     loaded = [a if isinstance(a, Architecture) else load(a) for a in archs]
@@ -40,7 +41,7 @@ def compare(
     summaries = []
     for arch in loaded:
         mine = {k: v for k, v in everything.items() if k in arch.symbol_names}  # one network may lack a symbol
-        summary = arch.summarize(mine, symbolic=symbolic, size=size)
+        summary = arch.summarize(mine, symbolic=symbolic, size=size, count=count)
         summaries.append(summary.view(depth=depth) if depth else summary)
     return compare_summaries(summaries)
 

@@ -30,6 +30,7 @@ from .spec import (
 
 if TYPE_CHECKING:
     from .constraints import Constraints
+    from .counting.table import Conventions
     from .explain import Explanation
     from .memory import Memory
     from .report import Summary
@@ -137,6 +138,8 @@ class Architecture:
         *,
         symbolic: bool = False,
         size: int | None = None,
+        training: bool = False,
+        count: str | None = None,
         **values: int,
     ) -> Summary:
         """Per-layer shapes, parameters, MACs, activations and receptive fields, with totals.
@@ -145,13 +148,34 @@ class Architecture:
         ``symbolic=True``: symbols without a value in ``values`` stay symbols (sympy expressions).
         ``size``: every spatial size of the input (``size=224`` is ``H=224, W=224``). ``given``: values
         as a mapping, for symbols named like this method's own arguments (a symbol called ``size``).
+        ``training=True``: the training view, where layers marked ``training_only`` (auxiliary heads)
+        count their MACs and activations too (by default they count their params only, as in inference).
+        ``count``: a counting convention (``"fvcore"``, ``"thop"``...: ``cnncalc.counting.PRESETS``); the
+        MACs column (and params, for Keras and thop) is then that tool's count, layer by layer.
         """
         values = {**(self.square(size) if size is not None else {}), **(given or {}), **values}
         with _collector_paused():
             try:
-                return evaluate(self._network, values, symbolic)
+                summary = evaluate(self._network, values, symbolic, training)
             except ShapeError as err:
                 raise self._explained(err, values) from None
+        if count is None or count == "cnncalc":
+            return summary
+        from .counting import preset, recount
+
+        return recount(self._network, summary, preset(count))
+
+    def conventions(
+        self, given: Mapping[str, int] | None = None, /, *, size: int | None = None, **values: int
+    ) -> Conventions:
+        """This network's total under every counting convention (cnncalc's own first), each with why
+        it differs from cnncalc's MACs; values as :meth:`summarize` takes them. ``.render()`` prints
+        the table ("text", "markdown", "json"); ``["fvcore"].total`` is one convention's total."""
+        from .counting import PRESETS
+        from .counting.table import conventions
+
+        summary = self.summarize({**(given or {}), **values}, size=size)
+        return conventions(self._network, summary, tuple(PRESETS.values()))
 
     def explain(
         self,

@@ -13,6 +13,7 @@ import click
 
 from . import __version__
 from .architecture import Architecture, bundled, load
+from .cli_counting import conventions, count_option
 from .cli_design import constraints, limit_text, solve, sweep, with_memory
 from .cli_io import (
     Group,
@@ -43,9 +44,13 @@ def _summary(
     depth: int | None = None,
     hide: str | None = None,
     only: str | None = None,
+    training: bool = False,
+    count: str | None = None,
 ) -> Summary:
-    """The summary the options ask for: --set values over --size, then the view, if any."""
-    summary = arch.summarize(dict(assignments), symbolic=symbolic, size=size)  # a mapping: any symbol name
+    """The summary the options ask for: --set values over --size (counted as ``count`` says), then
+    the view, if any."""
+    # A mapping: any symbol name.
+    summary = arch.summarize(dict(assignments), symbolic=symbolic, size=size, training=training, count=count)
     return summary.view(depth=depth, hide=hide or (), only=only or ()) if depth or hide or only else summary
 
 
@@ -71,6 +76,7 @@ def cli() -> None:
 )
 @output_options
 @memory_options
+@count_option
 def summarize(
     file: str,
     assignments: tuple[tuple[str, int], ...],
@@ -90,6 +96,7 @@ def summarize(
     latex_as: str | None,
     fit: str | None,
     out: Path | None,
+    count: str | None,
 ) -> None:
     """Per-layer output shape, parameters, MACs, activations, receptive field and the
     fully-connected comparison, with totals.
@@ -100,9 +107,13 @@ def summarize(
       cnncalc summarize vgg16 --symbolic --format latex -o vgg16.tex
       cnncalc summarize my_net.yaml --set H=512 --set W=384 --format json
       cnncalc summarize resnet50 --training adam --batch 64 --dtype bfloat16
+      cnncalc summarize resnet50 --count fvcore
     """
     arch = load_file(file)
-    summary = _summary(arch, assignments, size, symbolic, depth=depth, hide=hide, only=only)
+    # A training step runs the training-only layers (auxiliary heads): --training counts them.
+    summary = _summary(
+        arch, assignments, size, symbolic, depth=depth, hide=hide, only=only, training=bool(training), count=count
+    )
     options = format_options(fmt, wide=wide, notes=notes, caption=caption, fit=fit, latex_as=latex_as)
     if fmt == "html":
         options["diagram_svg"] = diagram_svg(summary)
@@ -278,6 +289,7 @@ def plot(
     show_default=True,
     help="Output format.",
 )
+@count_option
 def compare(
     files: tuple[str, ...],
     assignments: tuple[tuple[str, int], ...],
@@ -285,6 +297,7 @@ def compare(
     symbolic: bool,
     depth: int | None,
     fmt: str,
+    count: str | None,
 ) -> None:
     """Compare two or more networks: totals side by side with differences and ratios against the
     first, and the layers (or blocks, with --depth) added, removed or changed, matched by name.
@@ -294,6 +307,7 @@ def compare(
       cnncalc compare vgg16 vgg16_bn
       cnncalc compare resnet50 resnext50_32x4d wide_resnet50_2 --depth 1
       cnncalc compare vgg16 vgg16_bn --symbolic
+      cnncalc compare vgg16 vgg16_bn --count fvcore
     """
     from . import compare as compare_networks
     from .comparison import render as render_comparison
@@ -301,7 +315,7 @@ def compare(
     if len(files) < 2:
         raise CnncalcError("compare needs two or more networks")
     comparison = compare_networks(
-        *(load_file(f) for f in files), symbolic=symbolic, depth=depth, size=size, given=dict(assignments)
+        *(load_file(f) for f in files), symbolic=symbolic, depth=depth, size=size, given=dict(assignments), count=count
     )
     click.echo(render_comparison(comparison, fmt), nl=False)
 
@@ -335,17 +349,20 @@ def explain(
 
 
 @cli.command("list")
-def list_() -> None:
-    """The bundled architectures, with parameters and MACs at their default input."""
-    head = ("file", "network", "params", "MACs", "min size")
+@count_option
+def list_(count: str | None) -> None:
+    """The bundled architectures, with parameters and MACs (or --count's figures) at their default input."""
     rows, notes = [], []
+    headers: dict[str, str] = {}
     for name, path in bundled().items():
         arch = load(path)
-        total = arch.summarize().total
+        summary = arch.summarize(count=count)
+        total, headers = summary.total, summary.headers
         smallest = _smallest(arch)
         rows.append((name, arch.name, f"{total.params:,}", f"{total.macs / 1e9:.2f} G", smallest))
         if smallest.endswith("*"):
             notes.append(f"* {name}: {_smallest(arch, side_branches=True)} with its side branches (training only)")
+    head = ("file", "network", headers.get("params", "params"), headers.get("macs", "MACs"), "min size")
     widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
     for r in [head, *rows]:
         cells = [
@@ -380,7 +397,7 @@ def schema() -> None:
     click.echo(json.dumps(json_schema(), indent=2))
 
 
-for _command in (constraints, sweep, solve):
+for _command in (constraints, sweep, solve, conventions):
     cli.add_command(_command)
 
 

@@ -298,7 +298,7 @@ def _rule(net: Network, cond: Condition, main: set[str]) -> Rule:
     else:
         node = cond.where[0]
         name, kind = node.name, node.layer.kind
-        location = net.where.location(*node.path, *cond.path) if cond.path else net.where.location(*node.path[:-1])
+        location = net.where.location(*node.field_path(cond.path)) if cond.path else net.where.location(*node.path[:-1])
     return _solved(cond.relation, cond.value, cond.what, name, kind, location, side=name not in main)
 
 
@@ -360,7 +360,8 @@ def constraints(net: Network) -> Constraints:
             if key not in distinct or not rule.side:
                 distinct[key] = rule
     rules = list(distinct.values()) + _declared(net)
-    names = sorted(net.symbol_names, key=lambda n: (n not in _input_names(net), n))
+    # a rational symbol (a width) is held at its value here, never solved for: no set of its own
+    names = sorted(net.symbol_names - set(net.rationals), key=lambda n: (n not in _input_names(net), n))
     sets, main_sets, reasons, exact = {}, {}, {}, {}
     for n in names:
         mine = [r for r in rules if r.symbols == (n,)]

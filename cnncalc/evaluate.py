@@ -15,10 +15,12 @@ from typing import Any
 from . import receptive
 from .errors import CnncalcError, ShapeError, collecting, note
 from .expressions import Expr
+from .functions import exact
 from .layers import KEEP, Effect, Window
 from .network import Network, Node, Scope
 from .receptive import ReceptiveField
 from .report import LayerRow, Summary, Totals, conventions
+from .scopes import element
 from .spec import IN_CHANNELS
 from .symbolic import Env, Value, product, scale, shape_text, stand_in, symbol
 
@@ -38,7 +40,12 @@ def scope_envs(base: Env) -> Callable[[Scope | None], Env]:
         cached = envs.get(id(scope))
         if cached is None:
             caller = scope_env(scope.caller)
-            bound = {k: _bind(v, caller) for k, v in scope.args.items()}
+            bound = {}
+            for k, v in scope.args.items():
+                if isinstance(v, tuple):  # a list argument: its values bound one by one (cnncalc.scopes)
+                    bound.update({element(k, i).tree[1]: _bind(e, caller) for i, e in enumerate(v)})
+                else:
+                    bound[k] = _bind(v, caller)
             cached = envs[id(scope)] = Env({**base.values, **bound}, base.symbolic)
         return cached
 
@@ -62,23 +69,44 @@ def _label(name: str, kind: str, inputs: tuple[tuple[Value, ...], ...]) -> str:
 
 def _placed(err: CnncalcError, net: Network, node: Node, inputs: tuple[tuple[Value, ...], ...]) -> CnncalcError:
     """``err`` raised by ``node``'s rule, at the field it names (else at the layer's entry)."""
-    where = net.where.location(*node.path, *err.path) if err.path else net.where.location(*node.path[:-1])
+    where = net.where.location(*node.field_path(err.path)) if err.path else net.where.location(*node.path[:-1])
     return err.relocated(location=where, layer=_label(node.name, node.layer.kind, inputs))
 
 
-def _bound_values(net: Network, values: dict[str, int], symbolic: bool) -> tuple[Env, dict[Any, Any]]:
+def _bound_values(net: Network, values: dict[str, Any], symbolic: bool) -> tuple[Env, dict[Any, Any]]:
     """The Env of one evaluation (given values, then defaults unless symbolic) and the stand-ins
     for symbols declared multiples (name = m*q for a positive integer q, so that floors of name/m,
-    name/(m/2)... are exact), to be replaced back at the end."""
+    name/(m/2)... are exact), to be replaced back at the end. Symbols declared rational take
+    positive rationals, exactly (0.35, "7/20", Fraction(7, 20)), and keep their defaults also in
+    a symbolic evaluation: their closed forms would be step functions (make_divisible)."""
+    checked: dict[str, Any] = {}
     for name, value in values.items():
+        shown = repr(value) if isinstance(value, (str, bool)) else str(value)  # 7/20, not Fraction(7, 20)
         if name not in net.symbol_names:
             choices = ", ".join(sorted(net.symbol_names)) or "none"
             raise CnncalcError(
                 f"{net.name} has no symbol {name!r} (its symbols: {choices})", location=net.where.location()
             )
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise CnncalcError(f"the value of {name} must be a positive integer, got {value!r}")
-    bound: dict[str, Any] = dict(values) if symbolic else {**net.defaults, **values}
+        if name in net.rationals:
+            try:
+                checked[name] = number = exact(value)
+            except ValueError:
+                number = 0
+            if number <= 0:
+                raise CnncalcError(f"the value of {name} must be a positive number such as 0.35 or 7/20, got {shown}")
+        elif isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            hint = "" if isinstance(value, int) else f" ({name} is whole: the file does not declare it rational)"
+            raise CnncalcError(f"the value of {name} must be a positive integer, got {shown}{hint}")
+        else:
+            checked[name] = value
+    rational = {k: v for k, v in net.rationals.items() if v is not None}
+    bound: dict[str, Any] = {**rational, **checked} if symbolic else {**net.defaults, **rational, **checked}
+    unbound = sorted(k for k in net.rationals if k not in bound)
+    if symbolic and unbound:
+        raise CnncalcError(
+            f"{unbound[0]} is rational and has no value: give it one (--set {unbound[0]}=0.75); a rational "
+            "symbol stays a number in symbolic summaries too"
+        )
     stand_ins: dict[Any, Any] = {}
     for name, m in net.multiples.items():
         given = bound.get(name)
@@ -146,8 +174,9 @@ def _measurer(net: Network, symbolic: bool) -> Callable[[Node, tuple[tuple[Value
     return measure
 
 
-def evaluate(net: Network, values: dict[str, int], symbolic: bool) -> Summary:
-    """The summary of ``net``: numeric (symbols take ``values``, then defaults) or symbolic.
+def evaluate(net: Network, values: dict[str, int], symbolic: bool, training: bool = False) -> Summary:
+    """The summary of ``net``: numeric (symbols take ``values``, then defaults) or symbolic; layers
+    that run only in training count 0 MACs and 0 activations unless ``training`` (the training view).
 
     Long for a reason: this loop is the hot path of every summary (ResNet-152: 517 layers in about
     a millisecond), so it keeps its state in locals rather than in calls.
@@ -173,6 +202,7 @@ def evaluate(net: Network, values: dict[str, int], symbolic: bool) -> Summary:
     previous_rf: receptive.State = None
     previous_field: ReceptiveField | None = None
     irregular = False  # a field past upsampling: the conventions then say how it is reported
+    hidden = False  # a layer that runs only in training: the conventions then say how it counts
     for node in net.nodes:
         scoped = scopes.get(id(node.scope))
         if scoped is None:
@@ -222,9 +252,13 @@ def evaluate(net: Network, values: dict[str, int], symbolic: bool) -> Summary:
                 previous_field = receptive.report(rf)
                 irregular = irregular or (previous_field is not None and not previous_field.regular)
         _, weights, kind, out, params, trainable, macs, activations, fc, local = measured
+        if node.training_only:
+            hidden = True
+            if not training:  # not run in inference: its weights count, its work and outputs do not
+                macs = activations = 0
         shapes.append(out)
         fields.append(rf)
-        row = (node.name, kind, x, out, params, trainable, macs, activations, previous_field, fc, local, node.sources)
+        row = (node.name, kind, x, out, params, trainable, macs, activations, previous_field, fc, local, node.sources, node.training_only)  # fmt: skip
         rows.append(new_row(LayerRow, row))
         weighted.append(weights)
     row_tuple = tuple(rows)
@@ -234,9 +268,10 @@ def evaluate(net: Network, values: dict[str, int], symbolic: bool) -> Summary:
         rows=row_tuple,
         total=Totals.of(row_tuple, weighted, numeric=not symbolic),
         values={k: v for k, v in env.values.items() if isinstance(v, int)},
-        conventions=conventions(len(network_input) - 1, irregular),
+        conventions=conventions(len(network_input) - 1, irregular, training if hidden else None),
         multiples=net.multiples,
         groups=net.groups,
+        training=training,
     )
     return summary.replace(stand_ins) if stand_ins else summary
 

@@ -410,7 +410,7 @@ def explain(net: Network, names: tuple[str, ...], values: dict[str, int], symbol
     (numeric, defaults filled in) or symbolic, as :meth:`Architecture.summarize` takes them."""
     from .render.table import title
 
-    summary = evaluate(net, values, symbolic)
+    summary = evaluate(net, values, symbolic, training=True)  # training-only layers: their work when run
     chosen = _select(net, names)
     env, stand_ins = _bound_values(net, values, symbolic)
     scope_env = scope_envs(env)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .errors import CnncalcError
-from .symbolic import Value, _sp, free_symbols, maximum, product, symbol, to_text
+from .symbolic import Env, Value, _sp, free_symbols, maximum, product, symbol, to_text
 from .units import DTYPES, OPTIMIZERS
 
 if TYPE_CHECKING:
@@ -39,8 +39,9 @@ CONVENTIONS = {
     "training": "parameters + gradients + optimizer state (momentum 1x, Adam/AdamW 2x the parameters) "
     "+ buffers + saved activations",
     "peak": "largest sum of layer outputs alive at once in inference, running the layers in file order "
-    "and freeing each output after its last use (the input is held by the caller throughout), plus "
-    "parameters and buffers; kernels' workspaces and the allocator's rounding are not counted",
+    "(training-only layers not at all) and freeing each output after its last use (the input is held by the "
+    "caller throughout), plus parameters and buffers; kernels' workspaces and the allocator's rounding are "
+    "not counted",
 }
 
 
@@ -157,7 +158,7 @@ def memory(
     _check(dtype, training, batch)
     size = DTYPES[dtype]
     nodes, rows = net.nodes, summary.rows
-    sizes = Sizes(summary, batch, size)
+    sizes = Sizes(summary, batch, size, net)
     train = _storages(net, training=True)
     kept: dict[tuple[Any, ...], Value] = {}
     grad: list[bool] = []  # whether each output needs a gradient (a trainable parameter upstream)
@@ -217,9 +218,25 @@ def _storages(net: Network, training: bool) -> list[int]:
 class Sizes:
     """Bytes of the tensors a summary's rows describe, at one batch and dtype."""
 
-    def __init__(self, summary: Summary, batch: Value, size: int) -> None:
+    def __init__(self, summary: Summary, batch: Value, size: int, net: Network | None = None) -> None:
         self.rows, self.batch, self.size = summary.rows, batch, size
         self.input = product(summary.input)
+        self.summary, self.net = summary, net
+        self._envs: Callable[[Any], Env] | None = None
+
+    def env(self, node: Any, row: Any) -> Env:
+        """The values ``node``'s fields see (its block's arguments too), for a size its fields
+        decide (a padded input); made on first use, as cnncalc.counting makes them."""
+        from .evaluate import _bound_values, scope_envs
+        from .spec import IN_CHANNELS
+
+        if self._envs is None:
+            assert self.net is not None, "sizes that need the fields need the network"
+            symbolic = bool(self.summary.symbols)
+            values = {k: v for k, v in self.summary.values.items() if k in self.net.symbol_names}
+            self._envs = scope_envs(_bound_values(self.net, values, symbolic)[0])
+        env = self._envs(node.scope)
+        return Env({**env.values, IN_CHANNELS: row.input[0]}, env.symbolic) if node.uses_in_channels else env
 
     def act(self, s: int) -> Value:
         """A layer's output (or the network input, -1), in bytes."""
@@ -240,9 +257,9 @@ class Sizes:
             ]
         if what == "output":
             return [(("act", storage[i]), self.act(storage[i]))]
-        return [(("new", *entry), self.new(what, node.layer, row))]
+        return [(("new", *entry), self.new(what, node.layer, row, node))]
 
-    def new(self, what: str, layer: Any, row: Any) -> Value:
+    def new(self, what: str, layer: Any, row: Any, node: Any = None) -> Value:
         """Bytes of a tensor a layer makes for itself (see ``Layer.saves``)."""
         c, spatial = row.input[0], product(row.input[1:])
         b, size = self.batch, self.size
@@ -254,7 +271,11 @@ class Sizes:
             "scalar": lambda: 1,
             "noise_row": lambda: b,
             "lrn_padded": lambda: (c + layer.size - 1) * spatial * b,
-            "padded": lambda: c * product(_padded(layer, row.input[1:])) * b,
+            "padded": lambda: c * product(_padded(layer, row.input[1:], lambda: self.env(node, row))) * b,
+            # a separable convolution's depthwise output: C_in*m channels at the output's positions
+            "depthwise": lambda: product((c, self.env(node, row).resolve(layer.depth_multiplier), *row.output[1:])) * b,
+            # SAME average pooling's scale per output position (TF leaves the padding out): no batch
+            "counts": lambda: product(row.output[1:]),
         }
         if what == "indices":
             return product(row.output) * b * SIDE["indices"]
@@ -263,9 +284,12 @@ class Sizes:
         return elements[what]() * size
 
 
-def _padded(layer: Any, sizes: tuple[Value, ...]) -> tuple[Value, ...]:
-    """A convolution's input sizes with its padding (padding_mode other than zeros pads first)."""
+def _padded(layer: Any, sizes: tuple[Value, ...], env: Callable[[], Env]) -> tuple[Value, ...]:
+    """A convolution's input sizes with its padding (padding_mode other than zeros pads first;
+    SAME_UPPER/SAME_LOWER pad first always, by an amount the layer's fields and sizes decide)."""
     padding = layer.padding
+    if padding in ("SAME_UPPER", "SAME_LOWER"):
+        return layer.padded(sizes, env())  # type: ignore[no-any-return]
     n = len(sizes)
     if padding == "valid":
         return sizes
@@ -291,6 +315,8 @@ def _peak(net: Network, storage: list[int], sizes: Sizes) -> tuple[Value, str]:
     """The largest sum of live outputs, and the layer whose output makes it (see CONVENTIONS)."""
     last: dict[int, int] = {}
     for i, node in enumerate(net.nodes):
+        if node.training_only:  # not run in inference (an auxiliary head)
+            continue
         for j in node.inputs:
             last[storage[j] if j >= 0 else -1] = i
         last[storage[i]] = max(last.get(storage[i], i), i)
@@ -298,7 +324,9 @@ def _peak(net: Network, storage: list[int], sizes: Sizes) -> tuple[Value, str]:
     live: dict[int, Value] = {-1: sizes.act(-1)}  # the caller holds the input throughout
     candidates: list[tuple[Value, str]] = [(sizes.act(-1), "input")]
     for i, (node, row) in enumerate(zip(net.nodes, sizes.rows, strict=True)):
-        extra = sum((sizes.new(w, node.layer, row) for w in node.layer.transients(len(node.inputs))), start=0)
+        if node.training_only:
+            continue
+        extra = sum((sizes.new(w, node.layer, row, node) for w in node.layer.transients(len(node.inputs))), start=0)
         if storage[i] == i:
             live[i] = sizes.act(i)
         candidates.append((sum(live.values(), start=0) + extra, node.name))

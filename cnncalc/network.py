@@ -2,14 +2,17 @@
 blocks expanded into one flat list of named nodes (a DAG in definition order): a :class:`Network`.
 
 Every layer entry may carry the structural fields ``name``, ``from`` (a name or a list of names of
-earlier entries in the same list, or ``input``), ``when`` (a block argument: false leaves the entry
-out, and a reference to it means its first input), ``repeat`` (n chained copies named ``name.0`` ...
-``name.{n-1}``) and ``first`` (field or argument overrides for copy 0). A block is a named list of
-layers with arguments; calling it looks like a layer kind. Names are hierarchical, like PyTorch
-module paths: ``layer3.4.conv2``.
+earlier entries in the same list, or an input of the list), ``when`` (true, false or a condition on
+block arguments: false leaves the entry out, and a reference to it means its first input),
+``repeat`` (n chained copies named ``name.0`` ... ``name.{n-1}``, each also a name for ``from``),
+``first``, ``last`` and ``at`` (field or argument overrides for some copies) and ``training_only``
+(the entry runs only in training, as an auxiliary head: so does every layer computed only from it).
+A block is a named list of layers with arguments and inputs (``input``, or several it names);
+calling it looks like a layer kind. Names are hierarchical, like PyTorch module paths:
+``layer3.4.conv2``.
 
 Scoping is lexical: a block's fields see its own arguments and the file's symbols; arguments are
-evaluated where the block is called.
+evaluated where the block is called (see :mod:`cnncalc.scopes`).
 """
 
 from __future__ import annotations
@@ -18,9 +21,10 @@ from typing import Any
 
 from .errors import CnncalcError, SchemaError, YamlPath
 from .expressions import Expr
-from .layers import Layer
+from .layers import KINDS, Layer
+from .scopes import Scope, holds, static, with_lists
 from .spec import IN_CHANNELS, INPUT, Block, Item, SourceMap, Spec, suggest
-from .spec.entries import MAX_REPEAT
+from .spec.entries import MAX_REPEAT, validate_layer
 
 #: Bounds that keep any file cheap to expand: layers after every block and repeat is expanded,
 #: entries expanded on the way (repeats of blocks that add nothing still cost work), block nesting.
@@ -33,22 +37,13 @@ MAX_BLOCK_DEPTH = 32
 # about 0.7 ms of start-up to define, a noticeable part of a 0.17 s `cnncalc summarize`.
 
 
-class Scope:
-    """The arguments of one block call; ``caller`` is the scope its argument expressions see.
-    Compared by identity: the copies of a repeated block share one."""
-
-    __slots__ = ("args", "block", "caller")
-
-    def __init__(self, block: str, args: dict[str, Any], caller: Scope | None) -> None:
-        self.block, self.args, self.caller = block, args, caller
-
-
 class Node:
     """One layer of the expanded network: its full name, the layer, the indices of the nodes it
     reads (-1: the network input), the block scope its fields see, where it is written, whether a
-    field reads ``in_channels`` and the names of the nodes in ``inputs`` ("input" for the input)."""
+    field reads ``in_channels``, the names of the nodes in ``inputs`` ("input" for the input) and
+    whether it runs only in training (marked ``training_only``, or computed only from such layers)."""
 
-    __slots__ = ("inputs", "layer", "name", "path", "scope", "sources", "uses_in_channels")
+    __slots__ = ("changed", "inputs", "layer", "name", "path", "scope", "sources", "training_only", "uses_in_channels")
 
     def __init__(
         self,
@@ -59,15 +54,26 @@ class Node:
         path: YamlPath,
         uses_in_channels: bool = False,
         sources: tuple[str, ...] = (),
+        training_only: bool = False,
+        changed: dict[str, YamlPath] | None = None,
     ) -> None:
         self.name, self.layer, self.inputs, self.scope, self.path = name, layer, inputs, scope, path
-        self.uses_in_channels, self.sources = uses_in_channels, sources
+        self.uses_in_channels, self.sources, self.training_only = uses_in_channels, sources, training_only
+        #: Fields an override (first, last, at) sets for this copy -> the override's path in the entry.
+        self.changed = changed
+
+    def field_path(self, path: YamlPath) -> YamlPath:
+        """The YAML path of ``path`` (a field, and below) where it is written for this node: in the
+        override that sets the field for this copy, if one does, else in the entry."""
+        if path and self.changed and path[0] in self.changed:
+            return (*self.path, *self.changed[path[0]], *path)
+        return (*self.path, *path)
 
 
 class _Expansion:
     """The state of one expansion."""
 
-    __slots__ = ("blocks", "groups", "names", "nodes", "scopes", "stack", "steps", "where")
+    __slots__ = ("blocks", "groups", "layers", "marked", "names", "nodes", "scopes", "stack", "steps", "where")
 
     def __init__(self, blocks: dict[str, Block], where: SourceMap) -> None:
         self.blocks, self.where = blocks, where
@@ -76,38 +82,16 @@ class _Expansion:
         self.names: set[str] = set()
         #: Entries expanded, layers or not: repeats of blocks that add nothing still cost work.
         self.steps = 0
-        #: (call entry, first copy or not, calling scope) -> its Scope: the copies of a repeated
-        #: block share one, as they share values, so an evaluation binds their arguments once.
-        self.scopes: dict[tuple[int, bool, int], Scope] = {}
+        #: (call entry, its overrides applied, calling scope) -> its Scope: the copies of a repeated
+        #: block alike share one, as they share values, so an evaluation binds their arguments once.
+        self.scopes: dict[tuple[int, tuple[int, ...], int], Scope] = {}
+        #: Whether a node runs only in training yet (until then no input needs checking for it).
+        self.marked = False
+        #: (layer entry, its overrides applied, list arguments) -> its layer and where the changed
+        #: fields stand, made once.
+        self.layers: dict[tuple[Any, ...], tuple[Layer, dict[str, YamlPath]]] = {}
         #: Name prefix -> what it groups: a block call ("bottleneck") or repeated copies ("bottleneck x3").
         self.groups: dict[str, str] = {}
-
-
-def _static(value: Any, scope: Scope | None, what: str) -> Any:
-    """The value of ``value`` from block arguments alone (for repeat and when): an int or a bool."""
-    if isinstance(value, (bool, int)):
-        return value
-    if isinstance(value, str):  # when: "name" or "not name"
-        negate = value.startswith("not ")
-        result = _lookup(value.removeprefix("not ").strip(), scope, what)
-        if not isinstance(result, bool):
-            raise SchemaError(f"{what}: {value!r} must be a true/false argument, got {result!r}")
-        return not result if negate else result
-    if value.tree[0] == "name":
-        return _lookup(value.tree[1], scope, what)
-    from .symbolic import evaluate
-
-    values = {name: _lookup(name, scope, what) for name in value.names}
-    if any(isinstance(v, bool) or not isinstance(v, int) for v in values.values()):
-        raise SchemaError(f"{what}: {value.text!r} needs whole-number arguments")
-    return evaluate(value, values, symbolic=False)
-
-
-def _lookup(name: str, scope: Scope | None, what: str) -> Any:
-    if scope is None or name not in scope.args:
-        where = f"block {scope.block}" if scope else "the file"
-        raise SchemaError(f"{what}: {name} is not an argument of {where}; {what} must be known without symbols")
-    return _static(scope.args[name], scope.caller, what)
 
 
 def expand(
@@ -116,17 +100,35 @@ def expand(
     """The flat list of nodes of a network whose top-level entries are ``items``, and what each
     name prefix groups (block calls and repeats); errors are placed with ``where``."""
     state = _Expansion(blocks, where or SourceMap())
-    _expand(items, None, "", -1, state)
+    _expand(items, None, "", (-1,), state, False)
+    if state.nodes and state.nodes[-1].training_only:
+        node = state.nodes[-1]
+        raise SchemaError(
+            "the network's output is its last layer, and this one runs only in training (training_only, "
+            "or computed only from such layers): end with a layer that runs in inference",
+            location=state.where.location(*node.path[:-1]),
+            layer=f"layer {node.name} ({node.layer.kind})",
+        )
     return tuple(state.nodes), state.groups
 
 
-def _expand(items: tuple[Item, ...], scope: Scope | None, prefix: str, source: int, state: _Expansion) -> int:
-    local: dict[str, int] = {INPUT: source}
+def _expand(
+    items: tuple[Item, ...],
+    scope: Scope | None,
+    prefix: str,
+    sources: tuple[int, ...],
+    state: _Expansion,
+    training: bool,
+    names: tuple[str, ...] = (INPUT,),
+) -> int:
+    """Expands ``items`` reading ``sources`` (by ``names``: a block's inputs, or ``input``);
+    ``training``: inside a call marked training_only."""
+    local: dict[str, int] = dict(zip(names, sources, strict=True))
     later = {item.name for item in items}
-    last = source
+    last = sources[0]
     for item in items:
         try:
-            out = _expand_item(item, scope, prefix, last, local, later, state)
+            outs = _expand_item(item, scope, prefix, _inputs(item, last, local, later, names), state, training)
         except CnncalcError as err:
             if err.location is not None:  # placed already, in a block this item calls
                 raise
@@ -134,43 +136,92 @@ def _expand(items: tuple[Item, ...], scope: Scope | None, prefix: str, source: i
             where = (*item.path, *err.path) if err.path else item.path[:-1]
             label = f"layer {prefix}{item.name} ({item.kind})"
             raise SchemaError(err.reason, location=state.where.location(*where), layer=label) from None
-        local[item.name] = out
-        last = out
+        if len(outs) > 1:  # each copy by its name too (cell.1), as NASNet's next cell reads two of them
+            local.update((f"{item.name}.{r}", out) for r, out in enumerate(outs))
+        local[item.name] = last = outs[-1]
     return last
 
 
-def _expand_item(
-    item: Item, scope: Scope | None, prefix: str, last: int, local: dict[str, int], later: set[str], state: _Expansion
-) -> int:
-    sources = [last]
-    if item.sources is not None:
-        sources = []
-        for ref in item.sources:
-            if ref in local:
-                sources.append(local[ref])
-            elif ref in later:
-                raise SchemaError(
-                    f"from: {ref!r} comes later; a layer reads only layers before it (no cycles)", path=("from",)
-                )
-            else:
-                known = [k for k in local if k != INPUT] + [INPUT]
-                raise SchemaError(
-                    f"from: no layer named {ref!r} before this one{suggest(ref, known, foreign_names=False)}",
-                    path=("from",),
-                )
-    if item.when is not None and not _static(item.when, scope, "when"):
-        # Left out: its first input takes its place (an optional shortcut becomes the identity,
-        # an optional residual add passes the main path on).
-        return sources[0]
+def _inputs(item: Item, last: int, local: dict[str, int], later: set[str], names: tuple[str, ...]) -> tuple[int, ...]:
+    """The nodes an entry reads: those its ``from`` names, else the entry before it; ``names``:
+    the inputs of the list."""
+    if item.sources is None:
+        return (last,)
+    sources = []
+    for ref in item.sources:
+        if ref in local:
+            sources.append(local[ref])
+        elif ref in later:
+            raise SchemaError(
+                f"from: {ref!r} comes later; a layer reads only layers before it (no cycles)", path=("from",)
+            )
+        elif ref == INPUT:  # in a block of several inputs: name one of them
+            raise SchemaError(
+                f"from: 'input' is not an input of this block; its inputs: {', '.join(names)}", path=("from",)
+            )
+        else:
+            known = list(local)  # the list's inputs and the layers before this one
+            raise SchemaError(
+                f"from: no layer named {ref!r} before this one{suggest(ref, known, foreign_names=False)}",
+                path=("from",),
+            )
+    return tuple(sources)
+
+
+def _count(item: Item, scope: Scope | None) -> int:
+    """How many copies ``repeat`` makes, checked; and that every ``at`` index names one of them."""
     try:
-        count = _static(item.repeat, scope, "repeat")
+        count = static(item.repeat, scope, "repeat")
     except CnncalcError as err:
         raise SchemaError(err.reason, path=("repeat",)) from None
     if not isinstance(count, int) or isinstance(count, bool) or not 0 <= count <= MAX_LAYERS:
         raise SchemaError(f"repeat must be a whole number from 0 to {MAX_LAYERS:,}, got {count!r}", path=("repeat",))
+    seen: dict[int, int] = {}
+    for which, _, where in item.overrides if count else ():
+        if isinstance(which, int):
+            copy = which + count if which < 0 else which
+            if not 0 <= copy < count:
+                copies = f"{count} cop{'y' if count == 1 else 'ies'}: 0 to {count - 1}, or -{count} to -1"
+                raise SchemaError(f"at: copy {which} is out of range ({copies})", path=where)
+            if copy in seen:
+                raise SchemaError(f"at: {seen[copy]} and {which} are the same copy of {count}", path=where)
+            seen[copy] = which
+    return count
+
+
+def _holds(when: bool | Expr, scope: Scope | None) -> bool:
+    try:
+        return holds(when, scope)
+    except SchemaError as err:
+        raise SchemaError(err.reason, path=("when",)) from None
+
+
+def _applied(item: Item, r: int, count: int) -> tuple[int, ...]:
+    """The overrides (indices into ``item.overrides``) that change copy ``r`` of ``count``, in the
+    order they apply: first, last, then at (a later one wins where two set the same field)."""
+    if not item.overrides:
+        return ()
+    copy = {"first": 0, "last": count - 1}
+    return tuple(
+        i
+        for i, (which, _, _) in enumerate(item.overrides)
+        if (copy[which] if isinstance(which, str) else which % count) == r
+    )
+
+
+def _expand_item(
+    item: Item, scope: Scope | None, prefix: str, inputs: tuple[int, ...], state: _Expansion, training: bool
+) -> list[int]:
+    """The nodes of one entry; returns the output of each copy."""
+    if item.when is not None and not _holds(item.when, scope):
+        # Left out: its first input takes its place (an optional shortcut becomes the identity,
+        # an optional residual add passes the main path on).
+        return [inputs[0]]
+    count = _count(item, scope)
     if count == 0:
-        return sources[0]  # no copies: the input passes on, as for a layer left out
-    inputs = tuple(sources)
+        return [inputs[0]]  # no copies: the input passes on, as for a layer left out
+    outs = []
+    training = training or item.training_only
     if count > 1:
         state.groups[f"{prefix}{item.name}"] = f"{item.kind} x{count}"
     for r in range(count):
@@ -180,39 +231,107 @@ def _expand_item(
                 f"the network takes more than {MAX_EXPANSION_STEPS:,} steps to expand (repeats of repeats?)"
             )
         name = f"{prefix}{item.name}" + (f".{r}" if count > 1 else "")
+        changes = _applied(item, r, count)
         if item.layer is not None:
-            layer = item.first_layer if r == 0 and item.first_layer is not None else item.layer
-            if len(state.nodes) >= MAX_LAYERS:
-                raise SchemaError(f"the network expands to more than {MAX_LAYERS:,} layers")
-            if name in state.names:
-                raise SchemaError(f"the name {name!r} is already used by another layer (inside a block call?)")
-            state.names.add(name)
-            uses = _uses_in_channels(layer)
-            source_names = tuple("input" if i < 0 else state.nodes[i].name for i in inputs)
-            state.nodes.append(Node(name, layer, inputs, scope, item.path, uses, source_names))
-            out = len(state.nodes) - 1
+            out = _add_node(item, *_layer(item, changes, scope, state), name, inputs, scope, state, training)
         else:
-            out = _call(item, r, scope, name, inputs[0], state)
-        inputs = (out,)
-    return inputs[0]
+            out = _call(item, changes, scope, name, inputs, state, training)
+        outs.append(out)
+        # The next copy reads this one; a block of several inputs reads it and this one's inputs
+        # but the last (NASNet's cells: x, prev -> the new cell, x).
+        inputs = (out, *inputs[:-1]) if item.layer is None and len(inputs) > 1 else (out,)
+    return outs
 
 
-def _call(item: Item, r: int, scope: Scope | None, name: str, source: int, state: _Expansion) -> int:
+def _layer(
+    item: Item, changes: tuple[int, ...], scope: Scope | None, state: _Expansion
+) -> tuple[Layer, dict[str, YamlPath] | None]:
+    """The layer of one copy of ``item``: its fields with ``changes`` applied and list arguments
+    spread (see cnncalc.scopes), and where each changed field is written. Made once per
+    combination, so that copies alike share one layer object and the evaluation's cache."""
+    lists = scope.lists if scope is not None else {}
+    if not changes and not lists and item.layer is not None:
+        return item.layer, None
+    key = (id(item), changes, tuple(lists.items()))
+    made = state.layers.get(key)
+    if made is None:
+        fields = dict(item.fields)
+        changed: dict[str, YamlPath] = {}
+        for i in changes:
+            _, values, where = item.overrides[i]
+            fields.update(values)
+            changed.update(dict.fromkeys(values, where))
+        layer = validate_layer(KINDS[item.kind], fields, item.overrides[changes[-1]][2]) if changes else item.layer
+        assert layer is not None  # a layer entry has one
+        made = state.layers[key] = (with_lists(layer, fields, lists) if lists else layer, changed)
+    return made
+
+
+def _add_node(
+    item: Item,
+    layer: Layer,
+    changed: dict[str, YamlPath] | None,
+    name: str,
+    inputs: tuple[int, ...],
+    scope: Scope | None,
+    state: _Expansion,
+    training: bool,
+) -> int:
+    if len(state.nodes) >= MAX_LAYERS:
+        raise SchemaError(f"the network expands to more than {MAX_LAYERS:,} layers")
+    if name in state.names:
+        raise SchemaError(f"the name {name!r} is already used by another layer (inside a block call?)")
+    state.names.add(name)
+    source_names = tuple("input" if i < 0 else state.nodes[i].name for i in inputs)
+    only = training or (state.marked and _fed_by_training_only(inputs, state))
+    state.marked = state.marked or only
+    uses = _uses_in_channels(layer)
+    state.nodes.append(Node(name, layer, inputs, scope, item.path, uses, source_names, only, changed))
+    return len(state.nodes) - 1
+
+
+def _fed_by_training_only(inputs: tuple[int, ...], state: _Expansion) -> bool:
+    """Whether a layer reading ``inputs`` is computed only from layers that run only in training
+    (then it runs only in training too); an error where it mixes them with layers that run in
+    inference, which could not run in inference at all."""
+    flags = [i >= 0 and state.nodes[i].training_only for i in inputs]
+    if not any(flags):
+        return False
+    if all(flags):
+        return True
+    side = next(state.nodes[i].name for i, flag in zip(inputs, flags, strict=True) if flag)
+    raise SchemaError(
+        f"reads {side!r}, which runs only in training, and layers that run in inference: "
+        "mark this layer training_only too, or read only layers that run in inference",
+        path=("from",),
+    )
+
+
+def _call(
+    item: Item,
+    changes: tuple[int, ...],
+    scope: Scope | None,
+    name: str,
+    sources: tuple[int, ...],
+    state: _Expansion,
+    training: bool,
+) -> int:
     block = state.blocks[item.kind]
     if item.kind in state.stack:
         chain = " -> ".join([*state.stack, item.kind])
         raise SchemaError(f"block {item.kind} calls itself ({chain})")
     if len(state.stack) >= MAX_BLOCK_DEPTH:
         raise SchemaError(f"blocks are nested more than {MAX_BLOCK_DEPTH} deep")
-    first = r == 0 and bool(item.first_args)
-    inner = state.scopes.get((id(item), first, id(scope)))
+    inner = state.scopes.get((id(item), changes, id(scope)))
     if inner is None:
-        args = {**block.defaults, **item.args, **(item.first_args if first else {})}
-        inner = state.scopes[(id(item), first, id(scope))] = Scope(item.kind, args, scope)
+        args = {**block.defaults, **item.args}
+        for i in changes:
+            args.update(item.overrides[i][1])
+        inner = state.scopes[(id(item), changes, id(scope))] = Scope(item.kind, args, scope)
     state.groups.setdefault(name, item.kind)
     state.stack.append(item.kind)
     try:
-        return _expand(block.items, inner, name + ".", source, state)
+        return _expand(block.items, inner, name + ".", sources, state, training, block.inputs)
     finally:
         state.stack.pop()
 
@@ -230,10 +349,10 @@ def expressions(items: tuple[Item, ...]) -> list[Expr]:
     """Every expression written in ``items`` (fields and block arguments)."""
     found: list[Expr] = []
     for item in items:
-        values: list[Any] = [*item.args.values(), *item.first_args.values(), item.repeat]
-        for layer in (item.layer, item.first_layer):
-            if layer is not None:
-                values += [getattr(layer, k) for k in type(layer).model_fields]
+        values: list[Any] = [*item.args.values(), item.repeat]
+        for layer in (item.layer, *item.variants) if item.layer is not None else ():
+            values += [getattr(layer, k) for k in type(layer).model_fields]
+        values += [v for _, o, _ in item.overrides for v in o.values()] if item.layer is None else []
         for value in values:
             for v in value if isinstance(value, tuple) else (value,):
                 if isinstance(v, Expr):
@@ -245,7 +364,7 @@ class Network:
     """An expanded network: what evaluation needs, and where each value of its file stands. A plain
     class with slots, read-only by convention (a dataclass costs start-up time to define)."""
 
-    __slots__ = ("defaults", "groups", "input", "multiples", "name", "nodes", "symbol_names", "where")
+    __slots__ = ("defaults", "groups", "input", "multiples", "name", "nodes", "rationals", "symbol_names", "where")
 
     def __init__(
         self,
@@ -257,8 +376,11 @@ class Network:
         nodes: tuple[Node, ...],
         where: SourceMap,
         groups: dict[str, str] | None = None,
+        rationals: dict[str, Any] | None = None,
     ) -> None:
         self.name, self.input, self.defaults, self.multiples = name, input, defaults, multiples
+        #: Symbols declared rational (width multipliers) and their exact defaults (None: none).
+        self.rationals = rationals or {}
         #: Every symbol the file uses (input, fields outside block arguments) or gives a default for.
         self.symbol_names = symbol_names
         self.nodes, self.where = nodes, where
@@ -293,6 +415,7 @@ def network(spec: Spec) -> Network:
         nodes,
         spec.where,
         groups,
+        header.rationals,
     )
 
 

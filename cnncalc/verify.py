@@ -273,7 +273,7 @@ def _outcome(arch: Architecture, values: Mapping[str, int]) -> bool | None:
     """True if cnncalc summarizes at ``values``, False if it refuses the shapes, None if the values
     do not even resolve (a field such as H/2 at an odd H)."""
     try:
-        arch.summarize(symbolic=False, **values)
+        arch.summarize(values, symbolic=False)  # a mapping: a symbol may share a keyword's name
     except ShapeError:
         return False
     except CnncalcError:

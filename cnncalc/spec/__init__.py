@@ -3,8 +3,9 @@ bundled zoo and the JSON Schema. Nothing here evaluates a network."""
 
 from __future__ import annotations
 
+from .blocks import Block
 from .document import Header, Spec, SymbolSpec, build
-from .entries import IN_CHANNELS, INPUT, Block, Item
+from .entries import IN_CHANNELS, INPUT, Item
 from .messages import suggest
 from .sources import bundled, bundled_dir, exists, find_bundled, not_found, read_text
 from .yaml import MAX_FILE_BYTES, MAX_NESTING, MAX_YAML_VALUES, SourceMap, parse_yaml

@@ -1,5 +1,6 @@
-"""Layer lists as written: entries, their structural fields (name, from, when, repeat, first) and
-block definitions, read and validated into :class:`Item` and :class:`Block` (not yet expanded).
+"""Layer lists as written: entries, their structural fields (name, from, when, repeat, first, last,
+at, training_only) and block definitions, read and validated into :class:`Item` and :class:`Block`
+(not yet expanded: see :mod:`cnncalc.network`).
 """
 
 from __future__ import annotations
@@ -9,50 +10,71 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ..errors import SchemaError, YamlPath
-from ..expressions import Expr, is_name
+from ..errors import ExpressionError, SchemaError, YamlPath
+from ..expressions import Expr, parse_condition
 from ..layers import KINDS, Layer, parse_field
 from .messages import first_error, suggest
 
 #: The largest ``repeat`` (and the most layers a network may expand to: see cnncalc.network).
 MAX_REPEAT = 20_000
-STRUCTURAL = ("name", "from", "when", "repeat", "first")
+STRUCTURAL = ("name", "from", "when", "repeat", "first", "last", "at", "training_only")
+#: The longest list a block argument may be: one value per spatial axis.
+MAX_LIST = 3
 #: Names with a meaning of their own in layer fields and ``from``.
 INPUT = "input"
 IN_CHANNELS = "in_channels"
 
 
+#: A change to some copies of a repeated entry: which ("first", "last", or an index, negative from
+#: the end: ``at``), the fields it sets (a layer's as written, a block call's arguments parsed) and
+#: where it is written.
+Override = tuple[str | int, dict[str, Any], YamlPath]
+
+
 class Item:
-    """One entry of a layer list as written: a layer kind (``layer``) or a block call (``args``).
+    """One entry of a layer list as written: a layer kind (``layer``, its ``fields`` as written) or
+    a block call (``args``), with the overrides of some copies (``first``, ``last``, ``at``).
     Read-only by convention; a plain class with slots (a frozen dataclass costs 0.7 ms to define)."""
 
-    __slots__ = ("args", "first_args", "first_layer", "kind", "layer", "name", "path", "repeat", "sources", "when")
+    __slots__ = (
+        "args",
+        "fields",
+        "kind",
+        "layer",
+        "name",
+        "overrides",
+        "path",
+        "repeat",
+        "sources",
+        "training_only",
+        "variants",
+        "when",
+    )
 
     def __init__(
         self,
         kind: str,
         name: str,
         layer: Layer | None,
-        first_layer: Layer | None,
         args: dict[str, Any],
-        first_args: dict[str, Any],
         sources: tuple[str, ...] | None,
-        when: bool | str | None,
+        when: bool | Expr | None,
         repeat: int | Expr,
         path: YamlPath,
+        *,
+        fields: dict[str, Any] | None = None,
+        overrides: tuple[Override, ...] = (),
+        variants: tuple[Layer, ...] = (),
+        training_only: bool = False,
     ) -> None:
-        self.kind, self.name, self.layer, self.first_layer = kind, name, layer, first_layer
-        self.args, self.first_args, self.sources, self.when = args, first_args, sources, when
-        self.repeat, self.path = repeat, path
-
-
-class Block:
-    """A named, parameterised sub-network: argument defaults (None: required) and its items."""
-
-    __slots__ = ("defaults", "items", "name", "path")
-
-    def __init__(self, name: str, defaults: dict[str, Any], items: tuple[Item, ...], path: YamlPath) -> None:
-        self.name, self.defaults, self.items, self.path = name, defaults, items, path
+        self.kind, self.name, self.layer, self.args = kind, name, layer, args
+        self.sources, self.when, self.repeat, self.path = sources, when, repeat, path
+        self.fields, self.overrides = fields or {}, overrides
+        #: A layer entry's layer with each override applied alone (what its expressions are read from).
+        self.variants = variants
+        #: Run only in training (an auxiliary head): its params count, its MACs and activations
+        #: only in the training view (see cnncalc.network for what it marks besides itself).
+        self.training_only = training_only
 
 
 def assign_names(kinds: list[str], given: list[str | None]) -> list[str]:
@@ -103,13 +125,14 @@ def _entry(item: Any, index: int) -> tuple[str, dict[str, Any]]:
     raise SchemaError(f"layer {index + 1}: a layer is a kind or a `kind: {{fields}}` mapping, got {item!r}")
 
 
-def _name(value: Any) -> str:
+def _name(value: Any, inputs: tuple[str, ...] = (INPUT,)) -> str:
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
     if not isinstance(value, str) or not value or not all(ch.isalnum() or ch in "_." for ch in value):
         raise SchemaError(f"name must be letters, digits, _ and ., got {value!r}", path=("name",))
-    if value == INPUT:
-        raise SchemaError("'input' names the input of the list; choose another name", path=("name",))
+    if value == INPUT or value in inputs:
+        which = "the input of the list" if inputs == (INPUT,) else "an input of the block"
+        raise SchemaError(f"{value!r} names {which}; choose another name", path=("name",))
     return value
 
 
@@ -122,12 +145,28 @@ def _sources(value: Any) -> tuple[str, ...] | None:
     return tuple(str(v) for v in items)
 
 
-def _when(value: Any) -> bool | str | None:
+def _when(value: Any) -> bool | Expr | None:
+    """``when``: true, false, or a condition on block arguments (``downsample``, ``stride > 1``,
+    ``not (a and b)``), read by the restricted condition parser."""
     if value is None or isinstance(value, bool):
         return value
-    if isinstance(value, str) and is_name(value.removeprefix("not ").strip()):
-        return value
-    raise SchemaError(f"when must be true, false, an argument name or 'not NAME', got {value!r}", path=("when",))
+    if isinstance(value, str):
+        try:
+            return parse_condition(value, flags=True)
+        except ExpressionError as err:
+            raise SchemaError(f"when: {err.reason}", path=("when",)) from None
+    raise SchemaError(
+        f"when must be true, false or a condition on the block's arguments (downsample, stride > 1), got {value!r}",
+        path=("when",),
+    )
+
+
+def _flag(value: Any, key: str) -> bool:
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise SchemaError(f"{key} must be true or false, got {value!r}", path=(key,))
+    return value
 
 
 def _repeat(value: Any) -> int | Expr:
@@ -144,7 +183,40 @@ def _repeat(value: Any) -> int | Expr:
     return parsed  # type: ignore[no-any-return]
 
 
-def _validate_layer(cls: type[Layer], fields: dict[str, Any], sub: YamlPath) -> Layer:
+def _overrides(structural: dict[str, Any]) -> list[Override]:
+    """``first``, ``last`` and ``at`` as written, checked to be mappings (at: by copy index)."""
+    found: list[Override] = []
+    for key in ("first", "last"):
+        value = structural.get(key)
+        if value is not None:
+            if not isinstance(value, Mapping):
+                raise SchemaError(f"{key} must be a mapping of fields for the {key} repeat, got {value!r}", path=(key,))
+            found.append((key, dict(value), (key,)))
+    at = structural.get("at")
+    if at is None:
+        return found
+    if not isinstance(at, Mapping) or not at:
+        raise SchemaError(
+            f"at must map copy indices to fields, such as {{1: {{stride: 2}}}} (-1: the last copy), got {at!r}",
+            path=("at",),
+        )
+    for index, value in at.items():
+        if isinstance(index, bool) or not isinstance(index, int) or abs(index) > MAX_REPEAT:
+            raise SchemaError(
+                f"at: {index!r} is not a copy index (0, 1, ... from the first; -1, -2, ... from the last)",
+                path=("at", index),
+                key=True,
+            )
+        if not isinstance(value, Mapping):
+            raise SchemaError(
+                f"at {index} must be a mapping of fields for copy {index}, got {value!r}", path=("at", index)
+            )
+        found.append((index, dict(value), ("at", index)))
+    return found
+
+
+def validate_layer(cls: type[Layer], fields: dict[str, Any], sub: YamlPath) -> Layer:
+    """``fields`` as a layer of kind ``cls``, or a SchemaError at the field at fault below ``sub``."""
     try:
         return cls.model_validate(fields)
     except ValidationError as exc:
@@ -155,20 +227,42 @@ def _validate_layer(cls: type[Layer], fields: dict[str, Any], sub: YamlPath) -> 
         ) from None
 
 
-def _arg_value(value: Any, key: str) -> Any:
-    if isinstance(value, bool) or value is None:
+def arg_value(value: Any, key: str, where: YamlPath = (), listed: bool = True) -> Any:
+    """A block argument as written: true/false, a whole number or an expression, a condition on the
+    caller's arguments (``stride > 1``: true or false), or a list of 1 to 3 numbers or expressions,
+    one per spatial axis (``k: [1, 7]``), as a tuple. ``listed``: not inside a list already."""
+    if listed and (value is None or isinstance(value, bool)):
         return value
-    if isinstance(value, (int, str)):
+    if listed and isinstance(value, list) and 1 <= len(value) <= MAX_LIST:
+        return tuple(arg_value(v, key, where, listed=False) for v in value)
+    if isinstance(value, (int, str)) and not isinstance(value, bool):
         try:
             return parse_field(value)
         except ValueError as err:
-            raise SchemaError(f"{key} {err}", path=(key,)) from None
-    raise SchemaError(f"{key} must be a whole number, an expression or true/false, got {value!r}", path=(key,))
+            if listed and isinstance(value, str):  # a condition (stride > 1), known where the block is called
+                try:
+                    return parse_condition(value, flags=True)
+                except ExpressionError:
+                    pass
+            raise SchemaError(f"{key} {err}", path=(*where, key)) from None
+    raise SchemaError(
+        f"{key} must be a whole number, an expression, true/false or a list of 1 to {MAX_LIST} numbers "
+        f"(one per spatial axis), got {value!r}",
+        path=(*where, key),
+    )
 
 
-def read_items(raw: Any, blocks: Mapping[str, Any], where: YamlPath) -> tuple[Item, ...]:
+#: What a call of a block needs to know of it: its argument defaults (None: required) and the
+#: names of its inputs.
+Head = tuple[Mapping[str, Any], tuple[str, ...]]
+
+
+def read_items(
+    raw: Any, blocks: Mapping[str, Head], where: YamlPath, inputs: tuple[str, ...] = (INPUT,)
+) -> tuple[Item, ...]:
     """The entries of a layer list, validated: kinds or block calls, fields, structural fields.
-    ``blocks`` maps block names to their argument defaults; ``where`` is the list's YAML path."""
+    ``blocks`` maps block names to their heads; ``where`` is the list's YAML path; ``inputs`` the
+    names of the list's inputs (a block's, or ``input``), which no entry may take."""
     if not isinstance(raw, list) or not raw:
         raise SchemaError("layers must be a non-empty list of layers")
     entries = []
@@ -180,7 +274,7 @@ def read_items(raw: Any, blocks: Mapping[str, Any], where: YamlPath) -> tuple[It
     given: list[str | None] = []
     for i, (_, fields) in enumerate(entries):
         try:
-            given.append(_name(fields["name"]) if "name" in fields else None)
+            given.append(_name(fields["name"], inputs) if "name" in fields else None)
         except SchemaError as err:
             raise err.relocated(within=(i, entries[i][0])) from None
     names = assign_names([k for k, _ in entries], given)
@@ -202,92 +296,58 @@ def read_items(raw: Any, blocks: Mapping[str, Any], where: YamlPath) -> tuple[It
     return tuple(items)
 
 
-def _item(kind: str, fields: dict[str, Any], name: str, blocks: Mapping[str, Any], path: YamlPath) -> Item:
+def _item(kind: str, fields: dict[str, Any], name: str, blocks: Mapping[str, Head], path: YamlPath) -> Item:
     structural = {k: fields.pop(k) for k in STRUCTURAL if k in fields}
     sources = _sources(structural.get("from"))
     when = _when(structural.get("when"))
     repeat = _repeat(structural.get("repeat"))
-    first = structural.get("first")
-    if first is not None and not isinstance(first, Mapping):
-        raise SchemaError(f"first must be a mapping of fields for the first repeat, got {first!r}", path=("first",))
-    first = dict(first or {})
+    training_only = _flag(structural.get("training_only"), "training_only")
+    overrides = _overrides(structural)
     cls = KINDS.get(kind)
     if cls is not None:
         if cls.arity is None and (sources is None or len(sources) < 2):
             raise SchemaError(f"{kind} merges two or more inputs: give them as from: [a, b]", path=("from",))
         if cls.arity == 1 and sources is not None and len(sources) > 1:
             raise SchemaError(f"{kind} takes one input; merge several with add, mul or concat first", path=("from",))
-        layer = _validate_layer(cls, fields, ())
-        first_layer = _validate_layer(cls, {**fields, **first}, ("first",)) if first else None
-        return Item(kind, name, layer, first_layer, {}, {}, sources, when, repeat, path)
+        layer = validate_layer(cls, fields, ())
+        # Each override alone, for errors at its own field (the copies' layers are made when expanded).
+        variants = tuple(validate_layer(cls, {**fields, **values}, where) for _, values, where in overrides)
+        return Item(
+            kind, name, layer, {}, sources, when, repeat, path,
+            fields=fields, overrides=tuple(overrides), variants=variants, training_only=training_only,
+        )  # fmt: skip
     if kind not in blocks:
         choices = sorted([*KINDS, *blocks])
         raise SchemaError(f"unknown layer kind {kind!r}{suggest(kind, choices)}")
-    if sources is not None and len(sources) > 1:
+    defaults, inputs = blocks[kind]
+    if len(inputs) == 1 and sources is not None and len(sources) > 1:
         raise SchemaError(f"block {kind} takes one input; merge several with add, mul or concat first", path=("from",))
-    defaults = blocks[kind]
-    args = {}
-    for key in [*fields, *first]:
-        if key not in defaults:
-            raise SchemaError(
-                f"{key} is not an argument of block {kind}{suggest(str(key), list(defaults), foreign_names=False)}",
-                path=(key,),
-                key=True,
-            )
-    for key, value in [*fields.items(), *first.items()]:
-        if value is None:
-            raise SchemaError(
-                f"{key} needs a value (null only marks a required argument in the block's args)", path=(key,)
-            )
-    for key, value in fields.items():
-        args[key] = _arg_value(value, str(key))
+    if len(inputs) > 1 and (sources is None or len(sources) != len(inputs)):
+        given = "none" if sources is None else f"{len(sources)}"
+        raise SchemaError(
+            f"block {kind} takes {len(inputs)} inputs ({', '.join(inputs)}): give them in that order as "
+            f"from: [{', '.join(chr(97 + i) for i in range(len(inputs)))}] (given: {given})",
+            path=("from",),
+        )
+    args = _call_args(kind, fields, defaults, ())
     missing = [k for k, v in defaults.items() if v is None and k not in args]
     if missing:
         raise SchemaError(f"block {kind} needs the argument {missing[0]!r}")
-    first_args = {key: _arg_value(value, str(key)) for key, value in first.items()}
-    return Item(kind, name, None, None, args, first_args, sources, when, repeat, path)
+    changes = tuple((which, _call_args(kind, values, defaults, where), where) for which, values, where in overrides)
+    return Item(kind, name, None, args, sources, when, repeat, path, overrides=changes, training_only=training_only)
 
 
-def read_blocks(raw: Any) -> dict[str, Block]:
-    """``blocks:`` as Block definitions: ``name: {args: {arg: default or null}, layers: [...]}``."""
-    if raw is None:
-        return {}
-    if not isinstance(raw, Mapping):
-        raise SchemaError("blocks must be a mapping of block names to {args, layers}")
-    heads: dict[str, dict[str, Any]] = {}
-    for name, body in raw.items():
-        path: YamlPath = ("blocks", name)
-        if not isinstance(name, str) or not is_name(name):
-            raise SchemaError(f"a block name must be a name, got {name!r}", path=path, key=True)
-        if name in KINDS:
-            raise SchemaError(f"the block name {name!r} is a layer kind already", path=path, key=True)
-        if not isinstance(body, Mapping) or "layers" not in body:
-            raise SchemaError(f"block {name} needs layers (and optionally args)", path=path)
-        extra = [k for k in body if k not in ("args", "layers")]
-        if extra:
+def _call_args(kind: str, fields: dict[str, Any], defaults: Mapping[str, Any], where: YamlPath) -> dict[str, Any]:
+    """A block call's arguments (or an override's), each an argument of the block with a value."""
+    for key, value in fields.items():
+        if key not in defaults:
             raise SchemaError(
-                f"block {name}: {extra[0]!r} is not a field (args, layers)", path=(*path, extra[0]), key=True
+                f"{key} is not an argument of block {kind}{suggest(str(key), list(defaults), foreign_names=False)}",
+                path=(*where, key),
+                key=True,
             )
-        args = body.get("args") or {}
-        if not isinstance(args, Mapping):
+        if value is None:
             raise SchemaError(
-                f"block {name}: args must map argument names to defaults (null: required)", path=(*path, "args")
+                f"{key} needs a value (null only marks a required argument in the block's args)", path=(*where, key)
             )
-        for arg, default in args.items():
-            if not isinstance(arg, str) or not is_name(arg) or arg in (INPUT, IN_CHANNELS):
-                raise SchemaError(f"block {name}: {arg!r} cannot name an argument", path=(*path, "args", arg), key=True)
-            try:
-                _arg_value(default, arg)
-            except SchemaError as err:
-                raise SchemaError(f"block {name}: argument {err.reason}", path=(*path, "args", arg)) from None
-        heads[name] = dict(args)
-    blocks = {}
-    for name, body in raw.items():
-        where: YamlPath = ("blocks", name, "layers")
-        try:
-            items = read_items(body["layers"], heads, where)
-        except SchemaError as err:
-            raise err.relocated(within=where) from None
-        defaults = {k: _arg_value(v, k) for k, v in heads[name].items()}
-        blocks[name] = Block(name, defaults, items, ("blocks", name))
-    return blocks
+    return {key: arg_value(value, str(key), where) for key, value in fields.items()}

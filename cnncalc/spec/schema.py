@@ -11,10 +11,60 @@ _NAME_LIST = {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": 
 _STRUCTURAL: dict[str, Any] = {
     "name": {"type": ["string", "integer"], "description": "the layer's name (default: kind prefix and a number)"},
     "from": {**_NAME_LIST, "description": "input layer name(s), or 'input'; default: the layer before"},
-    "when": {"type": ["boolean", "string"], "description": "a block argument: false leaves the layer out"},
+    "when": {
+        "type": ["boolean", "string"],
+        "description": "true, false or a condition on block arguments (downsample, stride > 1): false leaves "
+        "the layer out",
+    },
     "repeat": {"type": ["integer", "string"], "description": "n chained copies, named name.0 ... name.n-1"},
     "first": {"type": "object", "description": "field overrides for the first repeat"},
+    "last": {"type": "object", "description": "field overrides for the last repeat"},
+    "at": {
+        "type": "object",
+        "propertyNames": {"pattern": "^-?[0-9]+$"},
+        "additionalProperties": {"type": "object"},
+        "description": "field overrides by copy index (0 the first, -1 the last); later ones win: first, last, at",
+    },
+    "training_only": {
+        "type": "boolean",
+        "description": "runs only in training (an auxiliary head): params counted, MACs and activations "
+        "only in the training view",
+    },
 }
+
+
+_IMPORTS = {
+    "type": "array",
+    "items": {"type": "string", "pattern": "\\.ya?ml$"},
+    "description": "YAML files of blocks (blocks:, imports:) whose blocks this file calls; paths relative to it",
+}
+
+
+def _blocks(layer_list: dict[str, Any]) -> dict[str, Any]:
+    """The ``blocks:`` section: block names to ``{args, inputs, layers}``."""
+    return {
+        "type": "object",
+        "description": "Reusable blocks, called like layer kinds",
+        "additionalProperties": {
+            "type": "object",
+            "properties": {
+                "args": {
+                    "type": "object",
+                    "description": "argument names and defaults (null: required); a default may be a list, "
+                    "one value per spatial axis",
+                },
+                "inputs": {
+                    "type": "array",
+                    "items": {"type": "string"},
+                    "minItems": 1,
+                    "description": "names of the block's inputs, in the order a call gives them (from: [a, b])",
+                },
+                "layers": layer_list,
+            },
+            "required": ["layers"],
+            "additionalProperties": False,
+        },
+    }
 
 
 def json_schema() -> dict[str, Any]:
@@ -46,19 +96,8 @@ def json_schema() -> dict[str, Any]:
     }
     layer_list = {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/layer"}}
     top["properties"]["layers"] = layer_list
-    top["properties"]["blocks"] = {
-        "type": "object",
-        "description": "Reusable blocks, called like layer kinds",
-        "additionalProperties": {
-            "type": "object",
-            "properties": {
-                "args": {"type": "object", "description": "argument names and defaults (null: required)"},
-                "layers": layer_list,
-            },
-            "required": ["layers"],
-            "additionalProperties": False,
-        },
-    }
+    top["properties"]["imports"] = _IMPORTS
+    top["properties"]["blocks"] = _blocks(layer_list)
     top["required"] = ["input", "layers"]
     top["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     top["title"] = "cnncalc architecture"
