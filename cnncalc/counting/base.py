@@ -29,9 +29,10 @@ class Facts:
     """What a rule sees of one layer: its row (name, kind, shapes, cnncalc's counts), the layer
     (its fields), the shapes of all its inputs, and the values its fields resolve with.
 
-    ``runs`` is False for a layer the tools never run in their eval-mode forward: one that runs
-    only in training (an auxiliary head; in the training view too), or, for a preset that drops
-    them (:attr:`Preset.live_only`), one whose output never reaches the network's output."""
+    ``runs`` is False for a layer the tool never runs: one that runs only in training (an auxiliary
+    head) where the tool counts an eval-mode forward (in the training view too, unless the preset
+    counts the mode the model is in: :attr:`Preset.trains`), or, for a preset that drops them
+    (:attr:`Preset.live_only`), one whose output never reaches the network's output."""
 
     row: LayerRow
     layer: Layer
@@ -108,6 +109,9 @@ class Preset:
     verified: bool = True
     trainable: Rule | None = None
     live_only: bool = False
+    #: The tool counts the forward of the mode the model is in: in the training view (train mode)
+    #: layers that run only in training count; otherwise (the tool calls eval()) they never do.
+    trains: bool = False
     label: str = ""
     #: The ops are cnncalc's MACs (Keras counts none): the MACs column keeps its header and convention.
     same_ops: bool = False
@@ -161,9 +165,10 @@ def live(net: Network) -> list[bool]:
     return reached
 
 
-def facts(net: Network, summary: Summary, live_only: bool = False) -> list[Facts]:
+def facts(net: Network, summary: Summary, live_only: bool = False, trains: bool = False) -> list[Facts]:
     """The facts of every layer of ``summary`` (a summary of ``net``, numeric or symbolic); with
-    ``live_only``, layers the output never reaches do not run."""
+    ``live_only``, layers the output never reaches do not run; layers that run only in training run
+    only with ``trains`` in a training view."""
     symbolic = bool(summary.symbols)
     env, _ = _bound_values(net, {k: v for k, v in summary.values.items() if k in net.symbol_names}, symbolic)
     scope_env = scope_envs(env)
@@ -177,9 +182,8 @@ def facts(net: Network, summary: Summary, live_only: bool = False) -> list[Facts
             from ..spec import IN_CHANNELS
 
             scoped = Env({**scoped.values, IN_CHANNELS: ins[0][0]}, scoped.symbolic)
-        # The tools count an eval-mode forward: a layer that runs only in training never runs there
-        # (read with getattr: the flag is issue 12's training view, another item).
-        runs = reaches and not getattr(row, "training_only", False)
+        # Most tools count an eval-mode forward, where a layer that runs only in training never runs
+        runs = reaches and (not row.training_only or (trains and summary.training))
         out.append(Facts(row, node.layer, ins, scoped, runs))
     return out
 
@@ -192,7 +196,7 @@ def recount(net: Network, summary: Summary, preset: Preset) -> Summary:
         raise ValueError("recount needs the summary of every layer, before any view")
     symbolic = bool(summary.symbols)
     rows = []
-    for f in facts(net, summary, preset.live_only):
+    for f in facts(net, summary, preset.live_only, preset.trains):
         changes: dict[str, Any] = {"macs": preset.ops(f) if f.runs else 0}
         if preset.params is not None:
             params = preset.params(f)

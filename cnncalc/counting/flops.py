@@ -27,6 +27,7 @@ PRESET = Preset(
     ops=ops,
     checked=("equal to PyTorch's FlopCounterMode on every bundled network and on random ones, in the tests"),
     label="FLOPs",
+    trains=True,
 )
 
 __all__ = ["PRESET", "ops"]

@@ -52,6 +52,7 @@ PRESET = Preset(
     params=params,
     trainable=trainable,
     same_ops=True,
+    trains=True,
 )
 
 __all__ = ["PRESET", "VERSION", "ops", "params", "trainable"]

@@ -31,6 +31,7 @@ PRESET = Preset(
         "cnncalc's MACs and params are compared with PyTorch's own modules (cnncalc verify, tests/test_torch*.py)"
     ),
     label="MACs",
+    trains=True,
 )
 
 __all__ = ["PRESET", "ops"]

@@ -162,6 +162,7 @@ FLOPCOUNTER = Preset(
     # cnncalc's MACs are those of exactly the ops it counts: convolutions and linear layers
     ops=lambda f: 2 * f.row.macs,
     label="FLOPs (FlopCounterMode)",
+    trains=True,
 )
 
 PRESETS: tuple[Preset, ...] = (TORCHSCAN_MACS, TORCHSCAN_FLOPS, FLOPCOUNTER)
