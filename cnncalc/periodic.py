@@ -15,6 +15,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from .errors import CnncalcError
 from .symbolic import _sp
 
 #: A residue class's values: (lowest, highest or None for no bound), or None when empty.
@@ -22,6 +23,8 @@ Interval = tuple[int, int | None] | None
 
 #: Larger periods are not worth enumerating (a network would need strides multiplying past this).
 MAX_MODULUS = 1 << 16
+#: The longest period :func:`solve` enumerates, residue by residue (real networks: 32, 64, 96...).
+MAX_PERIOD = 1 << 12
 
 
 class NotPeriodic(ValueError):
@@ -196,17 +199,33 @@ def period(expr: Any, x: Any) -> tuple[int, Any]:
 def solve(relation: str, expr: Any, x: Any) -> IntSet:
     """The positive integers x where ``expr >= 0`` (relation "ge") or ``expr == 0`` ("eq"), exactly."""
     p, slope = period(expr, x)
-    if p > MAX_MODULUS:
+    if p > MAX_PERIOD:
         raise NotPeriodic(f"a period of {p} is too long to enumerate")
     step = int(slope * p)  # expr(x + p) - expr(x): a whole number, since expr is integer-valued
     classes: list[Interval] = [None] * p
+    at = _evaluator(expr, x, p)
     for r0 in range(1, p + 1):  # x = r0 + t*p for t = 0, 1, 2, ...: expr = a + step*t
-        a = int(expr.xreplace({x: r0}))
+        a = at(r0)
         t_range = _solutions(relation, a, step)
         if t_range is not None:
             lo, hi = t_range
             classes[r0 % p] = (r0 + lo * p, None if hi is None else r0 + hi * p)
     return IntSet(p, tuple(classes)).reduced()
+
+
+def _evaluator(expr: Any, x: Any, p: int) -> Any:
+    """expr at an integer x: by substitution for a short period, else compiled once into integer
+    arithmetic (a period of thousands of residues would take seconds by substitution)."""
+    if p > 64:
+        from .compiled import compile_exact
+
+        try:
+            run = compile_exact({"e": expr}, [x.name])
+        except CnncalcError:
+            pass
+        else:
+            return lambda r: int(run(**{x.name: r})["e"])
+    return lambda r: int(expr.xreplace({x: r}))
 
 
 def _solutions(relation: str, a: int, b: int) -> tuple[int, int | None] | None:
@@ -223,4 +242,4 @@ def _solutions(relation: str, a: int, b: int) -> tuple[int, int | None] | None:
     return (0, a // -b) if a >= 0 else None
 
 
-__all__ = ["MAX_MODULUS", "IntSet", "NotPeriodic", "period", "solve"]
+__all__ = ["MAX_MODULUS", "MAX_PERIOD", "IntSet", "NotPeriodic", "period", "solve"]

@@ -23,9 +23,11 @@ import io
 import json
 import os
 import re
+import signal
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +45,8 @@ MUTATED_CASES = int(6000 * SCALE)
 BYTES_CASES = int(6000 * SCALE)
 #: Seconds one case may take (in-process).
 TIME_LIMIT = float(os.environ.get("CNNCALC_TIME_LIMIT", "2"))
+#: Seconds after which a case is stopped: it failed the time limit already, and must not stall CI.
+HANG_LIMIT = 10 * TIME_LIMIT
 
 SMALL = [
     # every layer kind, symbols and expressions
@@ -288,10 +292,32 @@ def _known(stderr: str) -> str | None:
     return next((name for name, pattern in KNOWN.items() if pattern.search(stderr)), None)
 
 
+class Hung(BaseException):
+    """A case ran past :data:`HANG_LIMIT` (a BaseException: the CLI's handler of errors lets it through)."""
+
+
+@contextlib.contextmanager
+def _deadline(seconds: float, path: Path) -> Iterator[None]:
+    """Fail the case, showing it, where it runs past ``seconds``: a hang must fail the suite, not stall it."""
+    shown = path.read_bytes()[:300]
+
+    def expired(signum: int, frame: Any) -> None:
+        raise Hung(f"over {seconds} s: {shown!r}")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def check(path: Path, args: list[str]) -> str:
     """Run one case and assert the contract; return the outcome's kind ("answer", "error" or a known finding)."""
     start = time.perf_counter()
-    result = run("summarize", str(path), *args)
+    with _deadline(HANG_LIMIT, path):
+        result = run("summarize", str(path), *args)
     seconds = time.perf_counter() - start
     shown = path.read_bytes()[:300]
     assert "Traceback" not in result.stderr and "Traceback" not in result.stdout, (shown, result.stderr[-1500:])
