@@ -30,6 +30,7 @@ from .modules import (
     SameMaxPool1d,
     SameMaxPool2d,
     SameMaxPool3d,
+    SamePadding,
     SeparableConv,
     StochasticDepthModule,
 )
@@ -103,10 +104,10 @@ def _padding(layer: Any, env: Env) -> Any:
 
 def _same(module: nn.Module, layer: Any, fill: str = "constant", value: float = 0.0) -> nn.Module:
     """``module`` set to pad as the layer's SAME_UPPER/SAME_LOWER, where it has one."""
-    if layer.padding in SAME:
+    if isinstance(module, SamePadding):  # built as _SAME's class: the layer's padding is SAME_*
         if getattr(layer, "ceil_mode", False):  # as cnncalc: TF's "same" has no ceil mode
             raise ValueError(f"ceil_mode does not apply with {layer.padding}")
-        module.padding_as(layer.padding, fill, value)  # type: ignore[operator]
+        module.padding_as(layer.padding, fill, value)
     return module
 
 

@@ -115,10 +115,9 @@ class SamePadding:
     fill: str = "constant"
     value: float = 0.0
 
-    def padding_as(self, same: str, fill: str = "constant", value: float = 0.0) -> Any:
-        """This module, padding as ``same`` with ``fill`` (F.pad's mode) and ``value``."""
+    def padding_as(self, same: str, fill: str = "constant", value: float = 0.0) -> None:
+        """Pad as ``same`` (SAME_UPPER or SAME_LOWER) with ``fill`` (F.pad's mode) and ``value``."""
         self.same, self.fill, self.value = same, fill, value
-        return self
 
     def pads(self, x: torch.Tensor) -> list[tuple[int, int]]:
         """(before, after) per spatial axis for the input ``x``."""
