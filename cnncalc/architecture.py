@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING, Any
 from .errors import CnncalcError, Location, SchemaError, ShapeError
 from .evaluate import evaluate
 from .layers import Layer
-from .network import Network, Node, network
+from .network import Network, Node, depth_values, network
 from .spec import (
     MAX_FILE_BYTES,
     Header,
+    Spec,
     SymbolSpec,
     build,
     bundled,
@@ -46,12 +47,35 @@ class Architecture:
     ``summarize(symbolic=True)`` keeps every symbol without a given value as a symbol.
     """
 
-    __slots__ = ("_constraints", "_header", "_network")
+    __slots__ = ("_constraints", "_header", "_network", "_networks", "_spec")
 
-    def __init__(self, header: Header, net: Network) -> None:
+    def __init__(self, header: Header, net: Network, spec: Spec | None = None) -> None:
         self._header = header
         self._network = net
         self._constraints: Constraints | None = None
+        self._spec = spec  # to lay the network out again where a repeat's count reads a symbol
+        self._networks: dict[tuple[tuple[str, Any], ...], Network] = {}
+
+    def layout(self, values: Mapping[str, Any], symbolic: bool = False) -> Network:
+        """The network laid out for ``values``: a ``repeat: d`` with d's value there if whole (a list
+        to sweep keeps d symbolic), else (``symbolic``) as one copy counted d times, else d's default."""
+        net = self._network
+        if not net.depth_names or self._spec is None:
+            return net
+        depths = depth_values(net, values, symbolic)
+        if depths is None:
+            return net  # laid out so at load
+        key = tuple(depths.items())
+        found = self._networks.get(key)
+        if found is None:
+            with _collector_paused():
+                found = self._networks[key] = network(self._spec, depths)
+        return found
+
+    def at(self, **values: Any) -> Architecture:
+        """This architecture with its repeats laid out at ``values``, as PyTorch builds it."""
+        net = self.layout(values)
+        return self if net is self._network else Architecture(self._header, net, None)
 
     @property
     def name(self) -> str:
@@ -156,14 +180,15 @@ class Architecture:
         values = {**(self.square(size) if size is not None else {}), **(given or {}), **values}
         with _collector_paused():
             try:
-                summary = evaluate(self._network, values, symbolic, training)
+                net = self.layout(values, symbolic)
+                summary = evaluate(net, values, symbolic, training)
             except ShapeError as err:
                 raise self._explained(err, values) from None
         if count is None or count == "cnncalc":
             return summary
         from .counting import preset, recount
 
-        return recount(self._network, summary, preset(count))
+        return recount(net, summary, preset(count))
 
     def conventions(
         self, given: Mapping[str, int] | None = None, /, *, size: int | None = None, **values: int
@@ -174,8 +199,9 @@ class Architecture:
         from .counting import PRESETS
         from .counting.table import conventions
 
-        summary = self.summarize({**(given or {}), **values}, size=size)
-        return conventions(self._network, summary, tuple(PRESETS.values()))
+        everything = {**(given or {}), **values}
+        summary = self.summarize(everything, size=size)
+        return conventions(self.layout(everything), summary, tuple(PRESETS.values()))
 
     def explain(
         self,
@@ -195,7 +221,7 @@ class Architecture:
         symbolic = symbolic or bool(self.symbol_names - set(self.defaults) - set(values))
         with _collector_paused():
             try:
-                return explain(self._network, layers, values, symbolic)
+                return explain(self.layout(values, symbolic), layers, values, symbolic)
             except ShapeError as err:
                 raise self._explained(err, values) from None
 
@@ -279,8 +305,9 @@ class Architecture:
             count: Any = symbol(batch)
         else:
             count = batch
-        summary = self.summarize({**(given or {}), **values}, size=size)
-        return memory(self._network, summary, batch=count, dtype=dtype, training=training)
+        everything = {**(given or {}), **values}
+        summary = self.summarize(everything, size=size)
+        return memory(self.layout(everything), summary, batch=count, dtype=dtype, training=training)
 
     def constraints(self) -> Constraints:
         """The exact valid values of every symbol, and the layers that impose them (computed once):
@@ -346,7 +373,7 @@ class Architecture:
         submodules at cnncalc's layer names (``model.get_submodule("layer2.0.downsample.0")``)."""
         from .backends import torch_backend
 
-        return torch_backend().build(self, values or None)
+        return torch_backend().build(self.at(**values), values or None)
 
 
 @contextmanager
@@ -367,7 +394,8 @@ def _collector_paused() -> Iterator[None]:
 def from_data(data: Any, positions: Any = None, source: str = "<string>") -> Architecture:
     """An architecture from plain data (as parsed from YAML), or a SchemaError saying where."""
     spec = build(data, positions, source)
-    return Architecture(spec.header, network(spec))
+    net = network(spec)
+    return Architecture(spec.header, net, spec if net.depth_names else None)
 
 
 def load(source: str | Path | Mapping[str, Any]) -> Architecture:

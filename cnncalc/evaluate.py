@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from fractions import Fraction
 from typing import Any
 
 from . import receptive
@@ -17,12 +18,12 @@ from .errors import CnncalcError, ShapeError, collecting, note
 from .expressions import Expr
 from .functions import exact
 from .layers import KEEP, Effect, Window
-from .network import Network, Node, Scope
+from .network import Network, Node, Repeat, Scope
 from .receptive import ReceptiveField
 from .report import LayerRow, Summary, Totals, conventions
 from .scopes import element
 from .spec import IN_CHANNELS
-from .symbolic import Env, Value, product, scale, shape_text, stand_in, symbol
+from .symbolic import Env, Value, equal, product, scale, shape_text, stand_in, symbol
 
 #: One layer's results for given inputs and argument values: receptive-field step, whether it has
 #: weights, kind, output, params, trainable params, MACs, activations, dense and local comparisons.
@@ -182,7 +183,12 @@ def evaluate(net: Network, values: dict[str, int], symbolic: bool, training: boo
     a millisecond), so it keeps its state in locals rather than in calls.
     """
     env, stand_ins = _bound_values(net, values, symbolic)
+    if net.repeats and not symbolic:
+        raise _no_count(net, net.repeats[0])
     network_input = _input_shape(net, env)
+    ends: dict[int, list[Repeat]] = {}  # nested repeats may end at one node: inner ones first
+    for r in net.repeats:
+        ends.setdefault(r.last, []).append(r)
     input_rf = receptive.initial(len(network_input) - 1)
     scope_env = scope_envs(env)
     measure = _measurer(net, symbolic)
@@ -256,24 +262,91 @@ def evaluate(net: Network, values: dict[str, int], symbolic: bool, training: boo
             hidden = True
             if not training:  # not run in inference: its weights count, its work and outputs do not
                 macs = activations = 0
+        if ends and len(shapes) in ends:  # the last node of a repeat laid out as one copy
+            for repeat in ends[len(shapes)]:
+                rf = _repeated(net, repeat, out, rf, shapes, fields, network_input, input_rf)
         shapes.append(out)
         fields.append(rf)
         row = (node.name, kind, x, out, params, trainable, macs, activations, previous_field, fc, local, node.sources, node.training_only)  # fmt: skip
         rows.append(new_row(LayerRow, row))
         weighted.append(weights)
     row_tuple = tuple(rows)
+    times = _times(net) if net.repeats else ()
+    stated = conventions(len(network_input) - 1, irregular, training if hidden else None)
+    if times:
+        stated["repeat"] = _REPEATS.format(", ".join(f"{r.name} ({net.groups[r.name]})" for r in net.repeats))
     summary = Summary(
         name=net.name,
         input=network_input,
         rows=row_tuple,
-        total=Totals.of(row_tuple, weighted, numeric=not symbolic),
-        values={k: v for k, v in env.values.items() if isinstance(v, int)},
-        conventions=conventions(len(network_input) - 1, irregular, training if hidden else None),
+        total=Totals.of(row_tuple, weighted, numeric=not symbolic, times=times),
+        values={k: v for k, v in env.values.items() if isinstance(v, (int, Fraction))},  # rationals: 0.35
+        conventions=stated,
         multiples=net.multiples,
         groups=net.groups,
         training=training,
+        times=times,
     )
     return summary.replace(stand_ins) if stand_ins else summary
+
+
+#: Said with a summary whose repeats have a symbolic count.
+_REPEATS = (
+    "repeats with a symbolic count, {}: each copy keeps its input's shape and the receptive field's "
+    "jump, so the copies are alike; the rows show the first copy, the totals count every copy, and "
+    "the receptive field after the repeat grows by one copy's growth per copy"
+)
+
+
+def _no_count(net: Network, repeat: Repeat) -> CnncalcError:
+    names = ", ".join(sorted(str(s) for s in repeat.count.free_symbols))
+    return CnncalcError(
+        f"repeat: {repeat.count} copies, and {names} has no value: give it one (--set "
+        f"{names.split(',')[0]}=3, or a default in symbols), or ask for a symbolic summary",
+        location=net.where.location(*repeat.path, "repeat"),
+        layer=f"layer {repeat.name} ({net.groups[repeat.name]})",
+    )
+
+
+def _repeated(
+    net: Network,
+    repeat: Repeat,
+    out: tuple[Value, ...],
+    rf: receptive.State,
+    shapes: list[tuple[Value, ...]],
+    fields: list[receptive.State],
+    network_input: tuple[Value, ...],
+    input_rf: receptive.State,
+) -> receptive.State:
+    """The field after ``repeat``'s copies, from its first copy's output (``out``, ``rf``); an
+    error where the copies are not alike (a copy changes the shape or the field's jump): the
+    totals then have no closed form in the count."""
+    source = repeat.source
+    before = network_input if source < 0 else shapes[source]
+    before_rf = input_rf if source < 0 else fields[source]
+    names = ", ".join(sorted(str(s) for s in repeat.count.free_symbols))
+    if len(before) != len(out) or not all(equal(a, b) for a, b in zip(before, out, strict=True)):
+        why = f"a copy takes {shape_text(before)} to {shape_text(out)}"
+    else:
+        after = receptive.repeated(before_rf, rf, repeat.count)
+        if after is not None or before_rf is None:
+            return after
+        why = "a copy changes the receptive field's jump"
+    raise CnncalcError(
+        f"repeat: {repeat.count} copies are not alike ({why}), so the totals have no closed form in "
+        f"{names}: give {names} a value (--set {names.split(',')[0]}=3)",
+        location=net.where.location(*repeat.path, "repeat"),
+        layer=f"layer {repeat.name} ({net.groups[repeat.name]})",
+    )
+
+
+def _times(net: Network) -> tuple[Value, ...]:
+    """How many times each node counts: the product of the counts of the repeats it is in."""
+    times: list[Value] = [1] * len(net.nodes)
+    for r in net.repeats:
+        for i in range(r.first, r.last + 1):
+            times[i] = times[i] * r.count
+    return tuple(times)
 
 
 __all__ = ["comparisons", "evaluate", "scope_envs"]

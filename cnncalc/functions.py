@@ -83,6 +83,15 @@ class Rational(Fraction):
         return f"{sign}{digits[:-places]}.{digits[-places:]}" if places else f"{sign}{digits}"
 
 
+def json_number(value: int | Fraction) -> int | float | str:
+    """A symbol's value in JSON: an int as it is; a rational as a number where its decimal is exact
+    (0.35), else as text ("1/3"), which a float would round."""
+    if isinstance(value, int):
+        return value
+    text = str(Rational(value))
+    return text if "/" in text else float(text)
+
+
 _EXACT = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(?:[eE]([+-]?\d{1,2}))?(?:/(\d+))?\Z")
 
 
@@ -281,6 +290,7 @@ __all__ = [
     "floordiv",
     "integer_terms",
     "is_number",
+    "json_number",
     "make_divisible",
     "simplify_integer",
     "symbol",

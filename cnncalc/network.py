@@ -22,7 +22,8 @@ from typing import Any
 from .errors import CnncalcError, SchemaError, YamlPath
 from .expressions import Expr
 from .layers import KINDS, Layer
-from .scopes import Scope, holds, static, with_lists
+from .nodes import Network, Node, Repeat, depth_values
+from .scopes import Depths, Scope, holds, static, with_lists
 from .spec import IN_CHANNELS, INPUT, Block, Item, SourceMap, Spec, suggest
 from .spec.entries import MAX_REPEAT, validate_layer
 
@@ -33,50 +34,17 @@ MAX_EXPANSION_STEPS = 10 * MAX_LAYERS
 MAX_BLOCK_DEPTH = 32
 
 
-# The records below are plain classes with slots, read-only by convention: a frozen dataclass costs
-# about 0.7 ms of start-up to define, a noticeable part of a 0.17 s `cnncalc summarize`.
-
-
-class Node:
-    """One layer of the expanded network: its full name, the layer, the indices of the nodes it
-    reads (-1: the network input), the block scope its fields see, where it is written, whether a
-    field reads ``in_channels``, the names of the nodes in ``inputs`` ("input" for the input) and
-    whether it runs only in training (marked ``training_only``, or computed only from such layers)."""
-
-    __slots__ = ("changed", "inputs", "layer", "name", "path", "scope", "sources", "training_only", "uses_in_channels")
-
-    def __init__(
-        self,
-        name: str,
-        layer: Layer,
-        inputs: tuple[int, ...],
-        scope: Scope | None,
-        path: YamlPath,
-        uses_in_channels: bool = False,
-        sources: tuple[str, ...] = (),
-        training_only: bool = False,
-        changed: dict[str, YamlPath] | None = None,
-    ) -> None:
-        self.name, self.layer, self.inputs, self.scope, self.path = name, layer, inputs, scope, path
-        self.uses_in_channels, self.sources, self.training_only = uses_in_channels, sources, training_only
-        #: Fields an override (first, last, at) sets for this copy -> the override's path in the entry.
-        self.changed = changed
-
-    def field_path(self, path: YamlPath) -> YamlPath:
-        """The YAML path of ``path`` (a field, and below) where it is written for this node: in the
-        override that sets the field for this copy, if one does, else in the entry."""
-        if path and self.changed and path[0] in self.changed:
-            return (*self.path, *self.changed[path[0]], *path)
-        return (*self.path, *path)
-
-
 class _Expansion:
     """The state of one expansion."""
 
-    __slots__ = ("blocks", "groups", "layers", "marked", "names", "nodes", "scopes", "stack", "steps", "where")
+    __slots__ = (
+        "blocks", "depths", "groups", "layers", "marked", "names", "nodes", "repeats", "scopes", "stack", "steps", "where"
+    )  # fmt: skip
 
-    def __init__(self, blocks: dict[str, Block], where: SourceMap) -> None:
-        self.blocks, self.where = blocks, where
+    def __init__(self, blocks: dict[str, Block], where: SourceMap, depths: Depths | None = None) -> None:
+        self.blocks, self.where, self.depths = blocks, where, depths
+        #: Repeats whose count stays symbolic, each laid out as one copy (see :class:`Repeat`).
+        self.repeats: list[Repeat] = []
         self.nodes: list[Node] = []
         self.stack: list[str] = []
         self.names: set[str] = set()
@@ -87,19 +55,21 @@ class _Expansion:
         self.scopes: dict[tuple[int, tuple[int, ...], int], Scope] = {}
         #: Whether a node runs only in training yet (until then no input needs checking for it).
         self.marked = False
-        #: (layer entry, its overrides applied, list arguments) -> its layer and where the changed
-        #: fields stand, made once.
-        self.layers: dict[tuple[Any, ...], tuple[Layer, dict[str, YamlPath]]] = {}
+        #: (layer entry, its overrides applied, list arguments) -> its layer, where the changed
+        #: fields stand and whether it reads in_channels, made once.
+        self.layers: dict[tuple[Any, ...], tuple[Layer, dict[str, YamlPath] | None, bool]] = {}
         #: Name prefix -> what it groups: a block call ("bottleneck") or repeated copies ("bottleneck x3").
         self.groups: dict[str, str] = {}
 
 
 def expand(
-    items: tuple[Item, ...], blocks: dict[str, Block], where: SourceMap | None = None
-) -> tuple[tuple[Node, ...], dict[str, str]]:
-    """The flat list of nodes of a network whose top-level entries are ``items``, and what each
-    name prefix groups (block calls and repeats); errors are placed with ``where``."""
-    state = _Expansion(blocks, where or SourceMap())
+    items: tuple[Item, ...], blocks: dict[str, Block], where: SourceMap | None = None, depths: Depths | None = None
+) -> tuple[tuple[Node, ...], dict[str, str], tuple[Repeat, ...]]:
+    """The flat list of nodes of a network whose top-level entries are ``items``, what each name
+    prefix groups (block calls and repeats), and the repeats laid out as one copy because their
+    count stays symbolic (``depths``: the file's symbols as counts see them); errors are placed
+    with ``where``."""
+    state = _Expansion(blocks, where or SourceMap(), depths)
     _expand(items, None, "", (-1,), state, False)
     if state.nodes and state.nodes[-1].training_only:
         node = state.nodes[-1]
@@ -109,7 +79,7 @@ def expand(
             location=state.where.location(*node.path[:-1]),
             layer=f"layer {node.name} ({node.layer.kind})",
         )
-    return tuple(state.nodes), state.groups
+    return tuple(state.nodes), state.groups, tuple(state.repeats)
 
 
 def _expand(
@@ -168,12 +138,25 @@ def _inputs(item: Item, last: int, local: dict[str, int], later: set[str], names
     return tuple(sources)
 
 
-def _count(item: Item, scope: Scope | None) -> int:
-    """How many copies ``repeat`` makes, checked; and that every ``at`` index names one of them."""
+def _count(item: Item, scope: Scope | None, depths: Depths | None) -> Any:
+    """How many copies ``repeat`` makes, checked; and that every ``at`` index names one of them.
+    A sympy expression where the count reads a symbol that stays symbolic."""
+    if type(item.repeat) is int and not item.overrides:  # most entries: a number, read when written
+        return item.repeat
     try:
-        count = static(item.repeat, scope, "repeat")
+        count = static(item.repeat, scope, "repeat", depths)
     except CnncalcError as err:
         raise SchemaError(err.reason, path=("repeat",)) from None
+    if not isinstance(count, (bool, int)) and not count.free_symbols:  # a number from symbolic arithmetic
+        count = int(count) if count.is_integer else count
+    if not isinstance(count, (bool, int)) and getattr(count, "free_symbols", None):
+        if item.overrides:
+            raise SchemaError(
+                f"repeat: {_text(item.repeat)} stays symbolic, and first/last/at make the copies differ: the "
+                f"totals have no closed form in {_names(count)}; give {_names(count)} a value (--set)",
+                path=("repeat",),
+            )
+        return count
     if not isinstance(count, int) or isinstance(count, bool) or not 0 <= count <= MAX_LAYERS:
         raise SchemaError(f"repeat must be a whole number from 0 to {MAX_LAYERS:,}, got {count!r}", path=("repeat",))
     seen: dict[int, int] = {}
@@ -189,9 +172,17 @@ def _count(item: Item, scope: Scope | None) -> int:
     return count
 
 
-def _holds(when: bool | Expr, scope: Scope | None) -> bool:
+def _text(repeat: int | Expr) -> str:
+    return repeat.text if isinstance(repeat, Expr) else str(repeat)
+
+
+def _names(count: Any) -> str:
+    return ", ".join(sorted(str(s) for s in count.free_symbols))
+
+
+def _holds(when: bool | Expr, scope: Scope | None, depths: Depths | None) -> bool:
     try:
-        return holds(when, scope)
+        return holds(when, scope, "when", depths)
     except SchemaError as err:
         raise SchemaError(err.reason, path=("when",)) from None
 
@@ -199,8 +190,6 @@ def _holds(when: bool | Expr, scope: Scope | None) -> bool:
 def _applied(item: Item, r: int, count: int) -> tuple[int, ...]:
     """The overrides (indices into ``item.overrides``) that change copy ``r`` of ``count``, in the
     order they apply: first, last, then at (a later one wins where two set the same field)."""
-    if not item.overrides:
-        return ()
     copy = {"first": 0, "last": count - 1}
     return tuple(
         i
@@ -213,17 +202,21 @@ def _expand_item(
     item: Item, scope: Scope | None, prefix: str, inputs: tuple[int, ...], state: _Expansion, training: bool
 ) -> list[int]:
     """The nodes of one entry; returns the output of each copy."""
-    if item.when is not None and not _holds(item.when, scope):
+    if item.when is not None and not _holds(item.when, scope, state.depths):
         # Left out: its first input takes its place (an optional shortcut becomes the identity,
         # an optional residual add passes the main path on).
         return [inputs[0]]
-    count = _count(item, scope)
+    count = _count(item, scope, state.depths)
+    if type(count) is not int:
+        return [_symbolic_repeat(item, count, scope, prefix, inputs, state, training)]
     if count == 0:
         return [inputs[0]]  # no copies: the input passes on, as for a layer left out
     outs = []
     training = training or item.training_only
     if count > 1:
         state.groups[f"{prefix}{item.name}"] = f"{item.kind} x{count}"
+    # Without overrides every copy is alike: one layer for them all (a repeat of thousands stays cheap).
+    alike = _layer(item, (), scope, state) if item.layer is not None and not item.overrides else None
     for r in range(count):
         state.steps += 1
         if state.steps > MAX_EXPANSION_STEPS:
@@ -231,9 +224,10 @@ def _expand_item(
                 f"the network takes more than {MAX_EXPANSION_STEPS:,} steps to expand (repeats of repeats?)"
             )
         name = f"{prefix}{item.name}" + (f".{r}" if count > 1 else "")
-        changes = _applied(item, r, count)
+        changes = _applied(item, r, count) if item.overrides else ()
         if item.layer is not None:
-            out = _add_node(item, *_layer(item, changes, scope, state), name, inputs, scope, state, training)
+            made = alike or _layer(item, changes, scope, state)
+            out = _add_node(item, *made, name, inputs, scope, state, training)
         else:
             out = _call(item, changes, scope, name, inputs, state, training)
         outs.append(out)
@@ -243,16 +237,43 @@ def _expand_item(
     return outs
 
 
+def _symbolic_repeat(
+    item: Item, count: Any, scope: Scope | None, prefix: str, inputs: tuple[int, ...], state: _Expansion, training: bool
+) -> int:
+    """A repeat of ``count`` copies (a sympy expression) laid out as its first copy, recorded as a
+    :class:`Repeat`; the copies chain, so they must read one input."""
+    if len(inputs) > 1:
+        raise SchemaError(
+            f"repeat: {_text(item.repeat)} stays symbolic, and each copy of this block reads {len(inputs)} inputs "
+            f"(the copies before it): they differ; give {_names(count)} a value (--set)",
+            path=("repeat",),
+        )
+    name = f"{prefix}{item.name}"
+    state.groups[name] = f"{item.kind} x {count}"  # spaced, unlike "x3": a count such as 2*d - 1
+    first = len(state.nodes)
+    state.steps += 1
+    copy = f"{name}.0"
+    if item.layer is not None:
+        out = _add_node(
+            item, *_layer(item, (), scope, state), copy, inputs, scope, state, training or item.training_only
+        )
+    else:
+        out = _call(item, (), scope, copy, inputs, state, training or item.training_only)
+    if out < first:  # the copy adds no layer (a block whose entries are all left out)
+        return out
+    state.repeats.append(Repeat(name, count, first, out, inputs[0], item.path))
+    return out
+
+
 def _layer(
     item: Item, changes: tuple[int, ...], scope: Scope | None, state: _Expansion
-) -> tuple[Layer, dict[str, YamlPath] | None]:
+) -> tuple[Layer, dict[str, YamlPath] | None, bool]:
     """The layer of one copy of ``item``: its fields with ``changes`` applied and list arguments
-    spread (see cnncalc.scopes), and where each changed field is written. Made once per
-    combination, so that copies alike share one layer object and the evaluation's cache."""
+    spread (see cnncalc.scopes), where each changed field is written, and whether a field reads
+    ``in_channels``. Made once per combination, so that copies alike share one layer object (and
+    the evaluation's cache) and a repeat of thousands costs a lookup per copy."""
     lists = scope.lists if scope is not None else {}
-    if not changes and not lists and item.layer is not None:
-        return item.layer, None
-    key = (id(item), changes, tuple(lists.items()))
+    key = (id(item), changes, tuple(lists.items()) if lists else ())
     made = state.layers.get(key)
     if made is None:
         fields = dict(item.fields)
@@ -263,7 +284,8 @@ def _layer(
             changed.update(dict.fromkeys(values, where))
         layer = validate_layer(KINDS[item.kind], fields, item.overrides[changes[-1]][2]) if changes else item.layer
         assert layer is not None  # a layer entry has one
-        made = state.layers[key] = (with_lists(layer, fields, lists) if lists else layer, changed)
+        layer = with_lists(layer, fields, lists) if lists else layer
+        made = state.layers[key] = (layer, changed or None, _uses_in_channels(layer))
     return made
 
 
@@ -271,6 +293,7 @@ def _add_node(
     item: Item,
     layer: Layer,
     changed: dict[str, YamlPath] | None,
+    uses: bool,
     name: str,
     inputs: tuple[int, ...],
     scope: Scope | None,
@@ -285,7 +308,6 @@ def _add_node(
     source_names = tuple("input" if i < 0 else state.nodes[i].name for i in inputs)
     only = training or (state.marked and _fed_by_training_only(inputs, state))
     state.marked = state.marked or only
-    uses = _uses_in_channels(layer)
     state.nodes.append(Node(name, layer, inputs, scope, item.path, uses, source_names, only, changed))
     return len(state.nodes) - 1
 
@@ -327,7 +349,7 @@ def _call(
         args = {**block.defaults, **item.args}
         for i in changes:
             args.update(item.overrides[i][1])
-        inner = state.scopes[(id(item), changes, id(scope))] = Scope(item.kind, args, scope)
+        inner = state.scopes[(id(item), changes, id(scope))] = Scope(item.kind, args, scope, state.depths)
     state.groups.setdefault(name, item.kind)
     state.stack.append(item.kind)
     try:
@@ -360,43 +382,14 @@ def expressions(items: tuple[Item, ...]) -> list[Expr]:
     return found
 
 
-class Network:
-    """An expanded network: what evaluation needs, and where each value of its file stands. A plain
-    class with slots, read-only by convention (a dataclass costs start-up time to define)."""
-
-    __slots__ = ("defaults", "groups", "input", "multiples", "name", "nodes", "rationals", "symbol_names", "where")
-
-    def __init__(
-        self,
-        name: str,
-        input: tuple[Any, ...],
-        defaults: dict[str, int],
-        multiples: dict[str, int],
-        symbol_names: frozenset[str],
-        nodes: tuple[Node, ...],
-        where: SourceMap,
-        groups: dict[str, str] | None = None,
-        rationals: dict[str, Any] | None = None,
-    ) -> None:
-        self.name, self.input, self.defaults, self.multiples = name, input, defaults, multiples
-        #: Symbols declared rational (width multipliers) and their exact defaults (None: none).
-        self.rationals = rationals or {}
-        #: Every symbol the file uses (input, fields outside block arguments) or gives a default for.
-        self.symbol_names = symbol_names
-        self.nodes, self.where = nodes, where
-        #: Name prefix -> the block call or repeat it names, for views that collapse them.
-        self.groups = groups or {}
-
-    @property
-    def rank(self) -> int:
-        """Spatial axes of the input: 0 (flat features), 1 ([C, L]), 2 ([C, H, W]) or 3 ([C, D, H, W])."""
-        return len(self.input) - 1
-
-
-def network(spec: Spec) -> Network:
-    """The network a document describes, its blocks and repeats expanded."""
-    nodes, groups = expand(spec.items, spec.blocks, spec.where)
+def network(spec: Spec, depths: dict[str, Any] | None = None) -> Network:
+    """The network a document describes, its blocks and repeats expanded; a ``repeat`` that reads a
+    symbol of the file counts with its value in ``depths`` (a number, or None to keep it symbolic),
+    else the symbol's default, else the symbol itself."""
     header = spec.header
+    rationals = {k: v for k, v in header.rationals.items() if v is not None}
+    reading = Depths({**dict.fromkeys(header.symbols), **rationals, **header.defaults, **(depths or {})})
+    nodes, groups, repeats = expand(spec.items, spec.blocks, spec.where, reading)
     names = set(header.symbols)
     for value in header.input:
         if isinstance(value, Expr):
@@ -416,7 +409,20 @@ def network(spec: Spec) -> Network:
         spec.where,
         groups,
         header.rationals,
+        repeats,
+        frozenset(reading.used),
     )
 
 
-__all__ = ["MAX_BLOCK_DEPTH", "MAX_EXPANSION_STEPS", "MAX_LAYERS", "Network", "Node", "Scope", "expand", "network"]
+__all__ = [
+    "MAX_BLOCK_DEPTH",
+    "MAX_EXPANSION_STEPS",
+    "MAX_LAYERS",
+    "Network",
+    "Node",
+    "Repeat",
+    "Scope",
+    "depth_values",
+    "expand",
+    "network",
+]

@@ -213,6 +213,24 @@ def _largest(values: list[Value]) -> Value:
     return max(values)
 
 
+def repeated(before: State, once: State, count: Any) -> State:
+    """The field after ``count`` identical copies of a part that takes ``before`` to ``once``: the
+    jump unchanged, each copy adds the same to the size and the (doubled) start, so size =
+    before + count*(once - before), likewise the start. None where the copies change the jump or
+    the field is irregular (then there is no such closed form)."""
+    if before is None or once is None:
+        return before if once is None and before is None else None
+    if (
+        type(before) is not tuple
+        or type(once) is not tuple
+        or not all(equal(a, b) for a, b in zip(before[1], once[1], strict=True))
+    ):
+        return None
+    size = tuple(b + count * (o - b) for b, o in zip(before[0], once[0], strict=True))
+    start = tuple(b + count * (o - b) for b, o in zip(before[2], once[2], strict=True))
+    return (size, once[1], start, once[3])
+
+
 def halves(doubled: tuple[Value, ...]) -> tuple[Value | float, ...]:
     """The start of a field from twice the start (kept doubled so that it stays an integer)."""
     try:
@@ -245,4 +263,16 @@ def report(rf: State) -> ReceptiveField | None:
     )
 
 
-__all__ = ["Irregular", "ReceptiveField", "Regular", "State", "halves", "initial", "merge", "report", "step", "window"]
+__all__ = [
+    "Irregular",
+    "ReceptiveField",
+    "Regular",
+    "State",
+    "halves",
+    "initial",
+    "merge",
+    "repeated",
+    "report",
+    "step",
+    "window",
+]

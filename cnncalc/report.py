@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields, replace
+from fractions import Fraction
 from itertools import compress
 from typing import Any, NamedTuple
 
@@ -102,10 +103,21 @@ class Totals:
     neurons: Value
 
     @classmethod
-    def of(cls, rows: tuple[LayerRow, ...], weighted: list[bool], numeric: bool = False) -> Totals:
+    def of(
+        cls, rows: tuple[LayerRow, ...], weighted: list[bool], numeric: bool = False, times: tuple[Value, ...] = ()
+    ) -> Totals:
         """params, trainable params, MACs, activations: sums of the rows; neurons: the activations
         of the rows flagged in ``weighted`` (layers whose outputs are weighted sums). ``numeric``
-        promises that every value is an int (then plain sums do)."""
+        promises that every value is an int (then plain sums do). ``times``: how many times each
+        row counts (the copies of a repeat whose count is symbolic; empty: once each)."""
+        if times:
+            rows = tuple(
+                r if t == 1 else r._replace(
+                    params=t * r.params, trainable_params=t * r.trainable_params, macs=t * r.macs,
+                    activations=t * r.activations,
+                )
+                for r, t in zip(rows, times, strict=True)
+            )  # fmt: skip
         if numeric:
             columns = tuple(zip(*rows, strict=True)) if rows else ((),) * len(LayerRow._fields)
             activations = columns[7]
@@ -149,7 +161,7 @@ class Summary:
     input: tuple[Value, ...]
     rows: tuple[LayerRow, ...]
     total: Totals
-    values: dict[str, int]
+    values: dict[str, int | Fraction]
     conventions: dict[str, str]
     #: Symbols declared multiples (``multiple_of``) in the file: substituted values must be too.
     multiples: dict[str, int] = field(default_factory=dict)
@@ -161,6 +173,9 @@ class Summary:
     headers: dict[str, str] = field(default_factory=dict, repr=False)
     #: The training view: layers that run only in training count their MACs and activations.
     training: bool = False
+    #: How many times each row counts in the totals: the copies of a repeat whose count stays
+    #: symbolic (``repeat: d``), whose first copy the rows show; empty where every row counts once.
+    times: tuple[Value, ...] = field(default=(), repr=False)
 
     @property
     def symbols(self) -> list[str]:
@@ -170,8 +185,9 @@ class Summary:
             for item in (*row.output, row.params, row.macs):
                 if type(item) is not int:  # numbers have none: most cells, and cheap to skip
                     names |= free_symbols(item)
-        for item in self.input:
-            names |= free_symbols(item)
+        for item in (*self.input, *self.times):
+            if type(item) is not int:
+                names |= free_symbols(item)
         return sorted(names)
 
     @property
@@ -196,15 +212,16 @@ class Summary:
             m = self.multiples.get(name, 1)
             if value % m:
                 raise CnncalcError(f"{name}={value} is not a multiple of {m}, as the file's symbols require")
-        return self._mapped(lambda v: substitute(v, values), {**self.values, **values})
+        return self._mapped(lambda v: substitute(v, values), {**self.values, **dict(values)})
 
     def replace(self, mapping: dict[Any, Any]) -> Summary:
         """This summary with sympy symbols replaced per ``mapping`` (symbol -> expression)."""
         return self._mapped(lambda v: replace_symbols(v, mapping), self.values)
 
-    def _mapped(self, change: Callable[[Any], Any], values: dict[str, int]) -> Summary:
+    def _mapped(self, change: Callable[[Any], Any], values: dict[str, int | Fraction]) -> Summary:
         rows, total, input = _map(self.rows, change), _map(self.total, change), _map(self.input, change)
-        return dataclasses.replace(self, input=input, rows=rows, total=total, values=values)
+        times = _map(self.times, change)
+        return dataclasses.replace(self, input=input, rows=rows, total=total, values=values, times=times)
 
     def view(
         self, *, depth: int | None = None, hide: Iterable[str] | str = (), only: Iterable[str] | str = ()
@@ -214,8 +231,12 @@ class Summary:
         in ``hide`` left out (or only those in ``only`` kept). Totals never change."""
         from .views import view
 
-        rows, shown = view(self.rows, self.groups, depth=depth, hide=_words(hide), only=_words(only))
-        return dataclasses.replace(self, rows=tuple(rows), shown=shown)
+        rows, shown = view(self.rows, self.groups, depth=depth, hide=_words(hide), only=_words(only), times=self.times)
+        times: tuple[Value, ...] = ()
+        if self.times:  # a merged row holds its copies' sums already: it counts once
+            counted = {r.name: t for r, t in zip(self.rows, self.times, strict=True)}
+            times = tuple(counted.get(r.name, 1) for r in rows)
+        return dataclasses.replace(self, rows=tuple(rows), shown=shown, times=times)
 
     def render(
         self,
@@ -316,9 +337,9 @@ class Summary:
         return to_data(self)
 
 
-def _values_text(values: dict[str, int]) -> str:
+def _values_text(values: dict[str, int | Fraction]) -> str:
     """ "H=W=224, k=2": symbol values, equal ones written once."""
-    by_value: dict[int, list[str]] = {}
+    by_value: dict[int | Fraction, list[str]] = {}
     for name, value in sorted(values.items()):
         by_value.setdefault(value, []).append(name)
     return ", ".join("=".join(names) + f"={value}" for value, names in by_value.items())

@@ -25,9 +25,9 @@ class Scope:
 
     __slots__ = ("args", "block", "caller", "lists")
 
-    def __init__(self, block: str, args: dict[str, Any], caller: Scope | None) -> None:
+    def __init__(self, block: str, args: dict[str, Any], caller: Scope | None, depths: Depths | None = None) -> None:
         self.block, self.caller = block, caller
-        self.args, self.lists = _spread(args, caller)
+        self.args, self.lists = _spread(args, caller, depths)
 
 
 def element(name: str, i: int) -> Expr:
@@ -36,7 +36,9 @@ def element(name: str, i: int) -> Expr:
     return Expr(f"{name}[{i}]", ("name", bound), frozenset((bound,)))
 
 
-def _spread(args: dict[str, Any], caller: Scope | None) -> tuple[dict[str, Any], dict[str, int]]:
+def _spread(
+    args: dict[str, Any], caller: Scope | None, depths: Depths | None = None
+) -> tuple[dict[str, Any], dict[str, int]]:
     """``args`` with a list argument handed on by name (``k: k``) as the caller's elements, and
     the lengths of the list arguments; an error where a list is used in an expression."""
     outer = caller.lists if caller is not None else {}
@@ -45,7 +47,7 @@ def _spread(args: dict[str, Any], caller: Scope | None) -> tuple[dict[str, Any],
     for key, value in args.items():
         if isinstance(value, Expr) and value.tree[0] in CONDITIONS:
             try:
-                spread[key] = holds(value, caller, key)
+                spread[key] = holds(value, caller, key, depths)
             except SchemaError as err:
                 raise SchemaError(err.reason, path=(key,)) from None
             continue
@@ -88,80 +90,114 @@ def with_lists(layer: Layer, fields: dict[str, Any], lists: dict[str, int]) -> L
     return layer.model_copy(update=updates) if updates else layer
 
 
-def static(value: Any, scope: Scope | None, what: str) -> Any:
-    """The value of ``value`` (a ``repeat``) from block arguments alone: an int (or a bool)."""
+class Depths:
+    """The file's symbols as ``repeat`` counts read them: ``values`` maps each symbol to its
+    number, or to None where it stays symbolic (a count in closed form, see cnncalc.network);
+    ``used`` collects the symbols a count read."""
+
+    __slots__ = ("used", "values")
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.values = values
+        self.used: set[str] = set()
+
+
+def static(value: Any, scope: Scope | None, what: str, depths: Depths | None = None) -> Any:
+    """The value of ``value`` (a ``repeat``) from block arguments and, through ``depths``, the
+    file's symbols: an int (or a bool), or a sympy expression where a symbol stays symbolic."""
     if isinstance(value, (bool, int)):
         return value
     if value.tree[0] == "name":
-        return _lookup(value.tree[1], scope, what)
+        return _lookup(value.tree[1], scope, what, depths)
     from .symbolic import evaluate
 
-    values = {name: _lookup(name, scope, what) for name in value.names}
-    if any(isinstance(v, bool) or not isinstance(v, int) for v in values.values()):
-        raise SchemaError(f"{what}: {value.text!r} needs whole-number arguments")
-    return evaluate(value, values, symbolic=False)
+    values = {name: _lookup(name, scope, what, depths) for name in value.names}
+    if any(isinstance(v, bool) for v in values.values()):
+        raise SchemaError(f"{what}: {value.text!r} needs number arguments, not true/false")
+    symbolic = not all(isinstance(v, (int, Fraction)) for v in values.values())
+    return evaluate(value, values, symbolic=symbolic)
 
 
-def _lookup(name: str, scope: Scope | None, what: str) -> Any:
-    if scope is None or name not in scope.args:
-        where = f"block {scope.block}{suggest(name, list(scope.args), foreign_names=False)}" if scope else "the file"
-        raise SchemaError(f"{what}: {name} is not an argument of {where}; {what} must be known without symbols")
-    value = scope.args[name]
-    if isinstance(value, tuple):
-        raise SchemaError(f"{what}: {name} is a list argument ({len(value)} values), not a single value")
-    return static(value, scope.caller, what)
+def _lookup(name: str, scope: Scope | None, what: str, depths: Depths | None = None) -> Any:
+    """A name's value where it is read: a block argument (evaluated where the block is called),
+    else, through ``depths``, a symbol of the file (block bodies see them: lexical scope)."""
+    if scope is not None and name in scope.args:
+        value = scope.args[name]
+        if isinstance(value, tuple):
+            raise SchemaError(f"{what}: {name} is a list argument ({len(value)} values), not a single value")
+        return static(value, scope.caller, what, depths)
+    if depths is not None and name in depths.values:  # a file symbol
+        depths.used.add(name)
+        found = depths.values[name]
+        if found is None:  # kept symbolic: sympy only now, as most files never get here
+            from .symbolic import symbol
+
+            return symbol(name)
+        return found
+    if scope is None:
+        if depths is None:  # a condition handed on as an argument: block arguments only
+            raise SchemaError(f"{what}: {name} is not an argument of the file; {what} must be known without symbols")
+        hint = f": declare it with a default ({name}: 3)" if what == "repeat" else ""
+        raise SchemaError(f"{what}: {name} is not a symbol of the file{hint}")
+    known = suggest(name, list(scope.args), foreign_names=False)
+    symbols = " nor a symbol of the file" if depths is not None else ""
+    raise SchemaError(f"{what}: {name} is not an argument of block {scope.block}{known}{symbols}")
 
 
-def holds(condition: bool | Expr, scope: Scope | None, what: str = "when") -> bool:
+def holds(condition: bool | Expr, scope: Scope | None, what: str = "when", depths: Depths | None = None) -> bool:
     """Whether a ``when`` (or a condition handed to a block as an argument, ``what``) holds:
-    true/false, or a condition on block arguments (``stride > 1``, ``downsample and not last``),
-    its names true/false arguments or, in comparisons, numbers."""
+    true/false, or a condition on block arguments and, through ``depths``, the file's symbols
+    (``stride > 1``, ``make_divisible(c*alpha, 8) == make_divisible(out*alpha, 8)``), its names
+    true/false arguments or, in comparisons, numbers."""
     if isinstance(condition, bool):
         return condition
     if condition.tree[0] not in (*CONDITIONS, "name"):
         raise SchemaError(f"{what}: {condition.text!r} is a number, not true/false")
-    return _truth(condition.tree, scope, condition.text, what)
+    return _truth(condition.tree, scope, condition.text, what, depths)
 
 
 #: The tree nodes of a condition (cnncalc.expressions.parse_condition), besides a bare name.
 CONDITIONS = ("cmp", "and", "or", "not")
 
 
-def _truth(tree: tuple[Any, ...], scope: Scope | None, text: str, what: str) -> bool:
+def _truth(tree: tuple[Any, ...], scope: Scope | None, text: str, what: str, depths: Depths | None) -> bool:
     op = tree[0]
     if op == "not":
-        return not _truth(tree[1], scope, text, what)
+        return not _truth(tree[1], scope, text, what, depths)
     if op == "and":
-        return _truth(tree[1], scope, text, what) and _truth(tree[2], scope, text, what)
+        return _truth(tree[1], scope, text, what, depths) and _truth(tree[2], scope, text, what, depths)
     if op == "or":
-        return _truth(tree[1], scope, text, what) or _truth(tree[2], scope, text, what)
+        return _truth(tree[1], scope, text, what, depths) or _truth(tree[2], scope, text, what, depths)
     if op == "cmp":
-        a, b = _number(tree[2], scope, text, what), _number(tree[3], scope, text, what)
+        a, b = _number(tree[2], scope, text, what, depths), _number(tree[3], scope, text, what, depths)
         return {"lt": a < b, "le": a <= b, "gt": a > b, "ge": a >= b, "eq": a == b, "ne": a != b}[tree[1]]
-    value = _lookup(tree[1], scope, what)  # a bare name: the parser lets nothing else through
+    value = _lookup(tree[1], scope, what, depths)  # a bare name: the parser lets nothing else through
     if not isinstance(value, bool):
         shown = repr(tree[1]) if text == tree[1] else f"{tree[1]!r} in {text!r}"
         raise SchemaError(f"{what}: {shown} must be a true/false argument, got {value!r} (compare it: {tree[1]} > 1)")
     return value
 
 
-def _number(tree: tuple[Any, ...], scope: Scope | None, text: str, what: str) -> Fraction:
+def _number(tree: tuple[Any, ...], scope: Scope | None, text: str, what: str, depths: Depths | None) -> Fraction:
     """An arithmetic part of a condition, exactly, its names whole-number arguments."""
     op = tree[0]
     if op == "num":
         return Fraction(tree[1])
     if op == "name":
-        value = _lookup(tree[1], scope, what)
-        if isinstance(value, bool) or not isinstance(value, int):
+        value = _lookup(tree[1], scope, what, depths)
+        if isinstance(value, bool):
             raise SchemaError(f"{what}: {tree[1]} is true/false, not a number, in {text!r}")
+        if not isinstance(value, (int, Fraction)):  # a symbol kept symbolic (a count in closed form)
+            raise SchemaError(f"{what}: {text!r} reads {tree[1]}, which has no value here: give it one (--set)")
         return Fraction(value)
     if op == "neg":
-        return -_number(tree[1], scope, text, what)
+        return -_number(tree[1], scope, text, what, depths)
     if op == "call":
         from .functions import call
 
-        return Fraction(call(tree[1], [_number(t, scope, text, what) for t in tree[2:]], text))
-    a, b = _number(tree[1], scope, text, what), _number(tree[2], scope, text, what)
+        args = [_number(t, scope, text, what, depths) for t in tree[2:]]
+        return Fraction(call(tree[1], [int(a) if a.denominator == 1 else a for a in args], text))
+    a, b = _number(tree[1], scope, text, what, depths), _number(tree[2], scope, text, what, depths)
     if op in ("div", "floordiv", "mod") and b == 0:
         raise SchemaError(f"{what}: {text!r} divides by zero")
     if op == "pow" and not (b.denominator == 1 and 0 <= b <= 64):
@@ -181,4 +217,4 @@ def _number(tree: tuple[Any, ...], scope: Scope | None, text: str, what: str) ->
     return a ** int(b)  # pow
 
 
-__all__ = ["Scope", "element", "holds", "static", "with_lists"]
+__all__ = ["Depths", "Scope", "element", "holds", "static", "with_lists"]

@@ -41,7 +41,7 @@ def network_at(net: Network, values: Mapping[str, Any]) -> Network:
     if all(net.rationals.get(n) == v for n, v in values.items()):
         return net
     rationals = {**net.rationals, **values}
-    return Network(net.name, net.input, net.defaults, net.multiples, net.symbol_names, net.nodes, net.where, net.groups, rationals)  # fmt: skip
+    return Network(net.name, net.input, net.defaults, net.multiples, net.symbol_names, net.nodes, net.where, net.groups, rationals, net.repeats, net.depth_names)  # fmt: skip
 
 
 def shown(value: Any) -> Any:

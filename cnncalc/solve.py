@@ -180,7 +180,7 @@ def solve(
     name = maximize or minimize or ""
     goal = "max" if maximize else "min"
     given = dict(values or {})
-    summary, _ = collect(arch.network)
+    summary, _ = collect(arch.layout({**given, name: None}))  # the symbol solved for stays symbolic
     extra = memory_totals(arch, summary, (), where, dtype, training)
     if name not in arch.symbol_names and not (extra and name == BATCH):
         choices = ", ".join(sorted(arch.symbol_names)) or "none"

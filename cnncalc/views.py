@@ -49,9 +49,13 @@ def _sum(values: Sequence[Any]) -> Any:
     return expand(total(list(values)))
 
 
-def collapse(rows: Sequence[LayerRow], depth: int, groups: dict[str, str]) -> tuple[list[LayerRow], dict[str, str]]:
+def collapse(
+    rows: Sequence[LayerRow], depth: int, groups: dict[str, str], times: dict[str, Any] | None = None
+) -> tuple[list[LayerRow], dict[str, str]]:
     """Rows with every name of more than ``depth`` dotted parts merged into its prefix's row, and
-    the new name of every old one."""
+    the new name of every old one. ``times``: how many times a row counts, where not once (the
+    copies of a repeat with a symbolic count), in a merged row's sums."""
+    times = times or {}
     if depth < 1:
         raise CnncalcError(f"depth must be at least 1, got {depth}")
     members: dict[str, list[LayerRow]] = {}
@@ -79,10 +83,10 @@ def collapse(rows: Sequence[LayerRow], depth: int, groups: dict[str, str]) -> tu
                 name=key,
                 kind=groups.get(key, "block"),
                 input=first.input,
-                params=_sum([r.params for r in group]),
-                trainable_params=_sum([r.trainable_params for r in group]),
-                macs=_sum([r.macs for r in group]),
-                activations=_sum([r.activations for r in group]),
+                params=_sum([times.get(r.name, 1) * r.params for r in group]),
+                trainable_params=_sum([times.get(r.name, 1) * r.trainable_params for r in group]),
+                macs=_sum([times.get(r.name, 1) * r.macs for r in group]),
+                activations=_sum([times.get(r.name, 1) * r.activations for r in group]),
                 fc_params=None,
                 local_params=None,
                 sources=_renamed(tuple(sources), rename, key),
@@ -120,6 +124,7 @@ def view(
     depth: int | None = None,
     hide: Iterable[str] = (),
     only: Iterable[str] = (),
+    times: Sequence[Any] = (),
 ) -> tuple[list[LayerRow], str]:
     """The rows of a view and a sentence saying what it shows ("" for every layer). Blocks are
     collapsed first (their sums include every member), then layers are hidden or kept by kind;
@@ -129,7 +134,8 @@ def view(
     said = []
     block_kinds: set[str] = set()
     if depth is not None:
-        out, _ = collapse(out, depth, groups)
+        counted = {r.name: t for r, t in zip(rows, times, strict=True) if t != 1} if times else {}
+        out, _ = collapse(out, depth, groups, counted)
         block_kinds = {r.kind for r in out if r.kind not in KINDS}
         said.append(f"blocks below depth {depth} as one row each")
     if hidden or kept:

@@ -153,7 +153,7 @@ layers:
         ("layers:\n  - relu: {repeat: -1}\n", r"repeat must be from 0 to 20,000, got -1"),
         (
             "layers:\n  - relu: {repeat: n}\n",
-            r"repeat: n is not an argument of the file; repeat must be known without symbols",
+            r"repeat: n is not a symbol of the file: declare it with a default \(n: 3\)",
         ),
         ("blocks:\n  relu:\n    layers: [relu]\nlayers: [relu]\n", r"the block name 'relu' is a layer kind already"),
         (

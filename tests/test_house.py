@@ -32,6 +32,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("cnncalc.layers",),
     ("cnncalc.spec",),
     ("cnncalc.scopes",),
+    ("cnncalc.nodes",),
     ("cnncalc.network",),
     ("cnncalc.grids",),
     ("cnncalc.receptive",),

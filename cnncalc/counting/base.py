@@ -207,7 +207,7 @@ def recount(net: Network, summary: Summary, preset: Preset) -> Summary:
                 changes["trainable_params"] = params if f.layer.trainable else f.row.trainable_params
         rows.append(f.row._replace(**changes))
     weighted = [False] * len(rows)  # neurons are kept from cnncalc's totals below
-    total = Totals.of(tuple(rows), weighted, numeric=not symbolic)
+    total = Totals.of(tuple(rows), weighted, numeric=not symbolic, times=summary.times)
     # neurons are the same layers' activations as before: keep cnncalc's figure
     total = replace(total, neurons=summary.total.neurons, macs=expand(total.macs) if symbolic else total.macs)
     conventions, headers = dict(summary.conventions), {}

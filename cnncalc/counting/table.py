@@ -5,6 +5,7 @@ reason it differs from cnncalc's MACs: the answer to "why does my number differ 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 from ..symbolic import Value
@@ -37,7 +38,7 @@ class Conventions:
     #: "ResNet50, input [3, 224, 224] (H=224, W=224)"
     title: str
     name: str
-    values: dict[str, int]
+    values: dict[str, int | Fraction]
     rows: tuple[Counted, ...]
 
     def __getitem__(self, name: str) -> Counted:

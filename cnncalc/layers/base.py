@@ -282,9 +282,9 @@ class Layer(BaseModel):
                 raise ShapeError(
                     f"{field} has {len(raw)} values but the input has {n} spatial axes {axes_text(n)}", path=(field,)
                 )
-            resolved = tuple(env.resolve(v) for v in raw)
+            resolved = tuple(env.field(field, v) for v in raw)
         else:
-            resolved = (env.resolve(raw),) * n
+            resolved = (env.field(field, raw),) * n
         for v in resolved:
             if isinstance(v, int):
                 if v < minimum_value:
@@ -294,7 +294,7 @@ class Layer(BaseModel):
         return resolved
 
     def _value(self, env: Env, field: str, minimum_value: int = 1) -> Value:
-        v = env.resolve(getattr(self, field))
+        v = env.field(field, getattr(self, field))
         if isinstance(v, int):
             if v < minimum_value:
                 raise ShapeError(f"{field} must be at least {minimum_value}, got {v}", path=(field,))

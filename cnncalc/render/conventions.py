@@ -9,6 +9,7 @@ import textwrap
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from ..functions import json_number
 from ..symbolic import to_text
 from .table import cell_text
 from .text import terminal_width
@@ -81,7 +82,7 @@ def table_data(conv: Conventions) -> dict[str, Any]:
     return {
         "name": conv.name,
         "title": conv.title,
-        "values": dict(sorted(conv.values.items())),
+        "values": {k: json_number(v) for k, v in sorted(conv.values.items())},
         "conventions": [
             {
                 "name": r.name,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from ..functions import json_number
 from ..symbolic import to_text
 
 if TYPE_CHECKING:  # the renderers see a summary only as a type: report imports them
@@ -55,7 +56,7 @@ def to_data(summary: Summary) -> dict[str, Any]:
     data: dict[str, Any] = {
         "name": summary.name,
         "input": _value(summary.input),
-        "values": dict(sorted(summary.values.items())),
+        "values": {k: json_number(v) for k, v in sorted(summary.values.items())},
         "symbols": summary.symbols,
         "layers": [_row(r) for r in summary.rows],
         "total": {
@@ -67,6 +68,9 @@ def to_data(summary: Summary) -> dict[str, Any]:
         },
         "conventions": summary.conventions,
     }
+    for layer, times in zip(data["layers"], summary.times, strict=False):
+        if times != 1:  # a repeat with a symbolic count: the row is its first copy, the totals count all
+            layer["times"] = _value(times)
     if summary.headers:  # a counting preset's (only then: cnncalc's own JSON is unchanged)
         data["headers"] = dict(summary.headers)
     return data

@@ -115,7 +115,10 @@ def _title(summary: Summary) -> str:
     shape = "[" + ", ".join(_scalar(v) for v in summary.input) + "]"
     out = f"{escape(summary.name)}, input ${{{shape}}}$"  # braced: beamer's continued titles trip on a [
     if summary.values:
-        out += " (" + ", ".join(f"${escape(k)} = {_number(v)}$" for k, v in sorted(summary.values.items())) + ")"
+        shown = (
+            f"${escape(k)} = {_number(v) if isinstance(v, int) else v}$" for k, v in sorted(summary.values.items())
+        )
+        out += " (" + ", ".join(shown) + ")"
     free = summary.symbols
     if free:
         out += ", symbolic in " + ", ".join(f"${escape(s)}$" for s in free)

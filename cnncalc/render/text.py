@@ -35,6 +35,16 @@ TRAINING_NOTES = {
 }
 
 
+#: Added where a repeat's count stays symbolic (``repeat: d``).
+REPEAT_NOTE = "Repeated {}: the rows show the first copy; the totals count every copy."
+
+
+def _repeats(summary: Summary) -> str:
+    """ "stage (unit x d) and stage2 (unit x 2*d - 1)": the repeats laid out as one copy."""
+    names = [f"{name} ({group})" for name, group in summary.groups.items() if " x " in group]
+    return ", ".join(names[:-1]) + (" and " if len(names) > 1 else "") + names[-1] if names else "layers"
+
+
 def _stated(summary: Summary) -> tuple[str, ...]:
     """:data:`NOTES`, with the MACs and params notes as a counting preset restates them."""
     if not summary.headers:
@@ -51,6 +61,8 @@ def notes(summary: Summary) -> tuple[str, ...]:
     irregular = any(row.rf is not None and not row.rf.regular for row in summary.rows)
     stated = _stated(summary)
     found = (*stated, IRREGULAR_NOTE) if irregular else stated
+    if "repeat" in summary.conventions:
+        found = (*found, REPEAT_NOTE.format(_repeats(summary)))
     if "training_only" not in summary.conventions:
         return found
     names = summary.training_only

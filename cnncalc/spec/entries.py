@@ -222,6 +222,12 @@ def validate_layer(cls: type[Layer], fields: dict[str, Any], sub: YamlPath) -> L
     except ValidationError as exc:
         loc, message = first_error(exc, list(cls.model_fields))
         name = ".".join(str(p) for p in loc)
+        if message.startswith("is not a field") and name.strip().endswith(")") and "(" not in name:
+            # make_divisible(c, 8) in {...}: YAML's flow mapping splits it at the comma
+            message += (
+                ": it looks like the end of an expression cut at a comma; inside {...} quote an expression "
+                "with commas ('make_divisible(c, 8)'), or write the fields one per line"
+            )
         raise SchemaError(
             f"{name} {message}" if name else message, path=(*sub, *loc), key=message.startswith("is not a field")
         ) from None

@@ -57,6 +57,7 @@ def check(
     (an unknown symbol, a field without a value) is bad input and is raised.
     """
     given = dict(values or {})
+    arch = arch.at(**given)  # its repeats laid out at the values (repeat: d)
     predicted: dict[str, Measure] = {}
     error = None
     try:
@@ -82,7 +83,11 @@ def _memory(arch: Architecture, given: dict[str, int]) -> MemoryCheck:
     mine = arch.memory(given, batch=1, dtype="float32", training="sgd")
     module = arch.to_torch(**given)
     shape = tuple(whole(numeric_env(arch, given), v) for v in arch.input)
-    saved = saved_for_backward(module, shape, batch=1, dtype=torch.float32)
+    try:
+        saved = saved_for_backward(module, shape, batch=1, dtype=torch.float32)
+    except (RuntimeError, ValueError) as err:  # a BatchNorm on one value per channel, in training
+        refused = f"PyTorch refuses a training forward at batch 1 here ({type(err).__name__}: {err})"
+        return MemoryCheck(int(mine.saved_bytes), 0, int(mine.activation_peak), 0, refused=refused)
     peak = inference_memory(module, shape, batch=1, dtype=torch.float32).peak
     per_layer = {m.name: m.saved_bytes for m in mine.layers}
     differing = tuple(k for k, v in saved.layers.items() if per_layer.get(k, 0) != v)
