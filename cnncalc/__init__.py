@@ -52,6 +52,29 @@ def to_torch(arch: Architecture, **values: int) -> Any:
     return arch.to_torch(**values)
 
 
+def from_torch(module: Any, input: tuple[int | str, ...], name: str | None = None, **values: int) -> Architecture:
+    """A PyTorch ``nn.Module`` as an architecture: traced by torch.fx at ``values`` of the symbols
+    of ``input`` (channels first, no batch: ``(3, "H", "W")``; 224 where none is given), modules
+    and calls mapped to cnncalc's kinds, repeated submodules as blocks. What cannot be mapped is one
+    error listing each module path, class and op. ``to_yaml`` text: cnncalc.importers.emit."""
+    from .backends import torch_backend
+    from .importers.emit import to_architecture
+
+    torch_backend()  # PyTorch missing: one line saying how to install it
+    from .importers.torch_fx import read_torch
+
+    return to_architecture(read_torch(module, input, values, name=name))
+
+
+def from_onnx(path: str | Any) -> Architecture:
+    """An ONNX file as an architecture (parsed with the onnx package, never run); symbolic input
+    dimensions keep their names."""
+    from .importers.emit import to_architecture
+    from .importers.onnx import read_onnx
+
+    return to_architecture(read_onnx(path))
+
+
 __all__ = [
     "Architecture",
     "CnncalcError",
@@ -64,6 +87,8 @@ __all__ = [
     "__version__",
     "bundled",
     "compare",
+    "from_onnx",
+    "from_torch",
     "load",
     "to_torch",
 ]

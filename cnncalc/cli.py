@@ -15,6 +15,7 @@ from . import __version__
 from .architecture import Architecture, bundled, load
 from .cli_counting import conventions, count_option
 from .cli_design import constraints, limit_text, solve, sweep, with_memory
+from .cli_import import import_group
 from .cli_io import (
     Group,
     Sizes,
@@ -397,7 +398,7 @@ def schema() -> None:
     click.echo(json.dumps(json_schema(), indent=2))
 
 
-for _command in (constraints, sweep, solve, conventions):
+for _command in (constraints, sweep, solve, conventions, import_group):
     cli.add_command(_command)
 
 

@@ -48,8 +48,9 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("cnncalc.comparison",),
     ("cnncalc.backends",),
     ("cnncalc.architecture",),
+    ("cnncalc.importers",),
     ("cnncalc.cli_io",),
-    ("cnncalc.cli_design", "cnncalc.cli_counting"),
+    ("cnncalc.cli_design", "cnncalc.cli_counting", "cnncalc.cli_import"),
     ("cnncalc", "cnncalc.cli", "cnncalc.__main__"),
 )
 #: Modules over this many lines need splitting ("readable in one sitting").
