@@ -39,8 +39,10 @@ from cnncalc.report import Summary
 #: 1-D and 2-D, batch norm, residual Add (MobileNetV2's joining two copies of a stage), Concat
 #: (Inception), ceil-mode pools, HardSwish/HardSigmoid/SE gates (Mul), SiLU (Sigmoid * x),
 #: LayerNorm2d (Transpose, LayerNormalization, Transpose), GELU (Erf), LayerScale (Mul by
-#: [C, 1, 1]), ConvTranspose. The whole zoo was run by hand (see the report of issue 13); this
-#: subset keeps CI short.
+#: [C, 1, 1]), ConvTranspose; then one of each other family. The whole zoo was run by hand (see
+#: the note on issue 13: deeper copies of these families also come back; VGG and AlexNet only from a
+#: fixed-size export, as PyTorch cannot export their 7x7 adaptive pool with dynamic sizes, and that
+#: export takes ~13 s each for their 100M+ weights; Keras's MobileNet fixed-size, tested below).
 ROUND_TRIP = [
     "lenet5",
     "resnet18",
@@ -51,7 +53,23 @@ ROUND_TRIP = [
     "efficientnet_b0",
     "convnext_tiny",
     "unet",
+    # the rest of the zoo that PyTorch exports with dynamic sizes, but ResNet-50 (its own test)
+    "densenet121",
+    "inception_v3",
+    "keras_resnet50",
+    "mc3_18",
+    "mnasnet1_0",
+    "mobilenet_v3_large",
+    "regnet_y_400mf",
+    "squeezenet1_0",
+    "squeezenet1_1",
 ]
+#: Known not to come back from ONNX, each for its reason (strict: a fix shows as a pass).
+NOT_IMPORTED = {
+    "alexnet2012": "PyTorch writes LocalResponseNorm as a channel Pad and pooling, a pattern not recognised",
+    "keras_inception_v3": "ONNX's BatchNormalization always has a scale: Keras's scale=False is not in the file",
+    "slim_mobilenet_v1": "to_torch computes TF's SAME padding in forward: the pads depend on the input's size",
+}
 #: Through torch's default (dynamo) exporter, which writes other patterns: bias inputs computed
 #: in the graph, SplitToSequence/SequenceAt for chunks, channel shuffle as Reshape/Transpose/Reshape.
 DYNAMO = ["resnet18", "shufflenet_v2_x1_0"]
@@ -148,6 +166,13 @@ def test_keras_layout_at_fixed_sizes(tmp_path: Path) -> None:
     graph = read_onnx(path)
     assert graph.input == (3, 224, 224)
     assert _compared(to_architecture(graph).summarize()) == _compared(arch.summarize())
+
+
+@pytest.mark.parametrize("name", sorted(NOT_IMPORTED))
+def test_what_does_not_come_back_from_onnx(name: str, tmp_path: Path) -> None:
+    """The zoo files the note of issue 13 lists as not imported: each still fails, for its reason."""
+    with pytest.raises((SchemaError, AssertionError)):
+        _round_trip(name, tmp_path)
 
 
 @pytest.mark.parametrize("name", DYNAMO)

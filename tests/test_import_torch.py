@@ -16,26 +16,15 @@ from hypothesis import strategies as st
 from torch import nn
 
 import cnncalc
+from cnncalc.architecture import bundled
 from cnncalc.errors import CnncalcError
 from cnncalc.importers.emit import to_yaml
 from cnncalc.importers.torch_fx import read_torch
 
-#: A subset of the zoo covering every family the importer meets (chains, residual blocks,
-#: concatenations, channel split and shuffle, squeeze-excitation gates, Keras's SAME padding and
-#: separable convs, LayerNorm2d and LayerScale, 1-D and 3-D); the whole zoo takes ~100 s.
-ROUND_TRIP = [
-    "lenet5",
-    "vgg11_bn",
-    "resnet50",
-    "googlenet",
-    "densenet121",
-    "shufflenet_v2_x1_0",
-    "mobilenet_v3_small",
-    "keras_xception",
-    "convnext_tiny",
-    "m5",
-    "r3d_18",
-]
+#: The whole zoo but U-Net (its sizes are declared multiples of 16, which a PyTorch module cannot
+#: say: its own test compares at the default size) and Inception v3 (its auxiliary head runs only
+#: in training and is left out: its own test).
+ROUND_TRIP = sorted(set(bundled()) - {"unet", "inception_v3"})
 
 
 def _rows(summary: cnncalc.Summary) -> list[tuple[str, ...]]:

@@ -152,6 +152,8 @@ def test_a_collapsed_block_row_counts_its_copies() -> None:
     laid = {r.name: r for r in arch.summarize(**values).view(depth=1).rows}
     for name in ("stage1", "stage2"):
         assert (symbolic[name].params, symbolic[name].macs) == (laid[name].params, laid[name].macs)
+    text = arch.summarize(symbolic=True).render("text", depth=1)
+    assert "Repeated stage1 (unit x d) and stage2 (unit x 2*d - 1): each block's row sums every copy." in text
 
 
 def test_json_rows_say_how_many_times_they_count(tmp_path: Path) -> None:

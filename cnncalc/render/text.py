@@ -37,6 +37,7 @@ TRAINING_NOTES = {
 
 #: Added where a repeat's count stays symbolic (``repeat: d``).
 REPEAT_NOTE = "Repeated {}: the rows show the first copy; the totals count every copy."
+REPEAT_SUMMED = "Repeated {}: each block's row sums every copy."
 
 
 def _repeats(summary: Summary) -> str:
@@ -62,7 +63,8 @@ def notes(summary: Summary) -> tuple[str, ...]:
     stated = _stated(summary)
     found = (*stated, IRREGULAR_NOTE) if irregular else stated
     if "repeat" in summary.conventions:
-        found = (*found, REPEAT_NOTE.format(_repeats(summary)))
+        shown_once = any(t != 1 for t in summary.times)  # else a view collapsed them into sums
+        found = (*found, (REPEAT_NOTE if shown_once else REPEAT_SUMMED).format(_repeats(summary)))
     if "training_only" not in summary.conventions:
         return found
     names = summary.training_only
