@@ -7,6 +7,7 @@ round-trip, and unsupported ops are reported by path, class and op. Time: about 
 from __future__ import annotations
 
 from collections import OrderedDict
+from typing import Any
 
 import pytest
 import torch
@@ -384,19 +385,50 @@ def test_unsupported_ops_in_a_recorded_forward_are_reported() -> None:
         cnncalc.from_torch(SortsInside(), (3, 8, 8))
 
 
-def test_what_runs_only_in_training_is_left_out_and_said() -> None:
-    """Inception v3's auxiliary head runs only in training (torchvision's, and to_torch's): the
-    import is of inference, and the file says what it left out. Published figures: 27,161,264
-    parameters in all (torchvision's Inception_V3_Weights meta), of which the head's are those
-    PyTorch counts in the module's AuxLogits."""
+def test_what_runs_only_in_training_is_imported_as_training_only() -> None:
+    """Inception v3's auxiliary head runs only in training (to_torch's Graph runs it in train
+    mode): read from a second, train-mode trace and marked training_only, so the imported file
+    summarizes as the zoo's in both views. Published: 27,161,264 parameters (torchvision's
+    Inception_V3_Weights meta), 5.713 GFLOPS in inference."""
     arch = cnncalc.load("inception_v3")
-    model = arch.to_torch()
-    aux = sum(p.numel() for p in model.get_submodule("AuxLogits").parameters())
-    text = to_yaml(read_torch(model, (3, "H", "W"), arch.defaults))
-    assert (
-        f"never called in eval mode (their parameters are not counted): AuxLogits (Module, {aux:,} parameters)" in text
-    )
-    assert cnncalc.load(text).summarize().total.params == 27_161_264 - aux
+    text = to_yaml(read_torch(arch.to_torch(), (3, "H", "W"), arch.defaults))
+    assert "Runs only in training (train mode; imported as training_only): AuxLogits" in text
+    back = cnncalc.load(text)
+    for training in (False, True):
+        assert _rows(back.summarize(training=training)) == _rows(arch.summarize(training=training))
+    assert back.summarize().total.params == 27_161_264
+    assert round(back.summarize().total.macs / 1e9, 3) == 5.713
+
+
+class AuxNet(nn.Module):
+    """torchvision's pattern (Inception3, GoogLeNet): in training, forward returns the output and an
+    auxiliary classifier's; in eval, the output alone."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 3, padding=1)
+        self.aux = nn.Sequential(nn.AdaptiveAvgPool2d(2), nn.Flatten(), nn.Linear(32, 5))
+        self.body = nn.Conv2d(8, 16, 3, stride=2)
+        self.fc = nn.Linear(16, 5)
+
+    def forward(self, x: torch.Tensor) -> Any:
+        x = F.relu(self.stem(x))
+        aux = self.aux(x) if self.training else None
+        x = self.fc(torch.flatten(F.adaptive_avg_pool2d(self.body(x), 1), 1))
+        return (x, aux) if self.training else x
+
+
+def test_an_auxiliary_output_in_train_mode_is_a_training_only_head() -> None:
+    model = AuxNet()
+    back = cnncalc.from_torch(model, (3, "H", "W"), H=32, W=32)
+    assert back.summarize().total.params == sum(p.numel() for p in model.parameters())  # PyTorch's count
+    only = [r.name for r in back.summarize().rows if r.training_only]
+    assert only == ["aux_0", "aux_1", "aux_2"]
+    trained = back.summarize(training=True)
+    assert trained.total.macs - back.summarize().total.macs == 32 * 5  # the aux linear, counted in training
+    with torch.no_grad():
+        out = model.eval()(torch.zeros(1, 3, 32, 32))
+    assert tuple(trained.rows[-1].output) == tuple(out.shape[1:])
 
 
 def test_bad_input_shape_is_an_error() -> None:

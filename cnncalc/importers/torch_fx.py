@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import io
 import operator
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -23,12 +22,14 @@ from ..errors import CnncalcError
 from .graph import INPUT, ImportedGraph, ImportedLayer, Unsupported
 from .torch_calls import bind, call_name, find
 from .torch_modules import Unmappable, is_mapped, module_layer
+from .torch_notes import dropped as _dropped
+from .torch_notes import forward_error as _forward_error
+from .torch_notes import notes as _notes
+from .torch_notes import unsupported_error
 from .torch_record import UNMAPPED, Recording, record_calls
 
 #: Calls on a tensor that give sizes, not tensors (``x.size(0)``, ``x.shape``): read by mapped calls.
 _SIZES = {"size", "dim", "numel", "getattr"}
-#: At most this many unsupported ops are listed one by one in the error.
-_LISTED = 20
 
 
 class _Tracer(fx.Tracer):
@@ -65,8 +66,6 @@ class _Whole(nn.Module):
         return self.net(x)
 
 
-#: The path of the user's module in :class:`_Whole`.
-_WHOLE = "net"
 #: At most this many submodules are recorded instead of traced.
 _MAX_FLATTENED = 64
 #: The value of an input symbol given none: torchvision's image size.
@@ -141,6 +140,9 @@ class _Reader:
         self.chunks: dict[str, tuple[int, str]] = {}  # fx node of x.chunk(n, 1) -> (n, its input's layer)
         self.problems: dict[str, Unsupported] = {}  # placeholder layer -> what it could not map
         self.paths: dict[str, int] = {}
+        #: Reading the train-mode trace, and the layers of its auxiliary outputs there.
+        self.training = False
+        self.extra: list[str] = []
 
     def unique_path(self, path: str) -> str:
         """``path``, or ``path_1``, ``path_2``... where it is taken (a module called twice)."""
@@ -288,6 +290,12 @@ class _Reader:
                 self.call(node)
             elif node.op == "output":
                 result = node.args[0]
+                if self.training and isinstance(result, (tuple, list)) and result:
+                    # train mode: (output, auxiliary outputs...), as torchvision's InceptionOutputs
+                    self.extra = [
+                        self.made[r.name] for r in result[1:] if isinstance(r, fx.Node) and r.name in self.made
+                    ]
+                    result = result[0]
                 if not isinstance(result, fx.Node):
                     self.unsupported.append(
                         Unsupported("output", type(result).__name__, "several outputs (cnncalc: one)")
@@ -306,61 +314,50 @@ def _used(layers: Sequence[ImportedLayer], output: str) -> list[ImportedLayer]:
     return [layer for layer in layers if layer.name in needed]
 
 
-def _uncalled(module: nn.Module, gm: fx.GraphModule, recorded: Sequence[str]) -> str:
-    """The submodules whose parameters no imported layer holds (an auxiliary head that runs only
-    in training, a module never called), outermost, with their parameter counts; "" if none."""
-    called = {str(n.target) for n in gm.graph.nodes if n.op == "call_module"} | set(recorded)
-    used = {id(p) for path in called for p in gm.get_submodule(path).parameters()}
-    idle: list[tuple[str, str]] = []
-    for path, sub in module.named_modules():
-        own = list(sub.parameters())
-        if path and own and not any(id(p) in used for p in own) and not any(path.startswith(f"{i}.") for i, _ in idle):
-            idle.append((path, f"{path} ({type(sub).__name__}, {sum(p.numel() for p in own):,} parameters)"))
-    return ", ".join(text for _, text in idle)
-
-
-def _notes(
-    module: nn.Module, gm: fx.GraphModule, opaque: list[str], whole: bool, sizes: Sequence[int]
-) -> tuple[str, ...]:
-    """The file's header: where it came from, what was flattened, what was never called."""
-    notes: tuple[str, ...] = (
-        f"Imported by cnncalc from the PyTorch module {type(module).__module__}.{type(module).__qualname__}",
-    )
-    if opaque:
-        shape = "x".join(map(str, sizes))
-        parts = ", ".join(f"{p} ({type(gm.get_submodule(p)).__name__})" for p in opaque)
-        notes += (
-            f"Flattened (torch.fx cannot follow their forward; recorded from one run at {shape}, so their "
-            f"control flow is as it went at that size): {type(module).__name__ if whole else parts}",
-        )
-    idle = _uncalled(module, gm, opaque if not whole else [_WHOLE])
-    if idle:
-        notes += (f"Left out, never called in eval mode (their parameters are not counted): {idle}",)
-    return notes
-
-
-def _dropped(made: Sequence[ImportedLayer], kept: Sequence[ImportedLayer]) -> tuple[str, ...]:
-    dropped = sum(layer.kind != UNMAPPED for layer in made) - len(kept)
-    return (f"{dropped} layer{'s' if dropped > 1 else ''} the output does not use left out",) if dropped else ()
-
-
-def _forward_error(module: nn.Module, sizes: Sequence[int], err: BaseException) -> CnncalcError:
-    """The user's forward failing at this size, in one line: the module where it failed (ShapeProp
-    names the node), then the first line of the innermost error."""
-    where = re.search(r"target=([\w.]+)", str(err))
-    while err.__cause__ is not None:
-        err = err.__cause__
-    at = f" at {where.group(1)}" if where else ""
-    first = str(err).strip().splitlines()[0] if str(err).strip() else ""
-    shape = "x".join(map(str, sizes))
-    return CnncalcError(f"{type(module).__name__} fails on an input of {shape}{at}: {type(err).__name__}: {first}")
-
-
-def unsupported_error(found: Sequence[Unsupported], what: str) -> CnncalcError:
-    """One error listing everything that could not be mapped (the first ones by path, class and op)."""
-    listed = "; ".join(str(u) for u in found[:_LISTED])
-    more = f"; and {len(found) - _LISTED} more" if len(found) > _LISTED else ""
-    return CnncalcError(f"{what}: {len(found)} unsupported op{'s' if len(found) > 1 else ''}: {listed}{more}")
+def _training_only(
+    module: nn.Module, sizes: Sequence[int], layers: list[ImportedLayer], output: str, title: str
+) -> tuple[list[ImportedLayer], str] | None:
+    """``layers`` with the layers that run only in train mode (auxiliary heads) added, marked
+    ``training_only``, each after its inputs; and the heads' outermost module paths. None where
+    train mode cannot be read the same way (a submodule fx cannot follow, another main output, an
+    op cnncalc cannot map): the heads are then left out, as the note says."""
+    was_training = module.training
+    module.train()
+    try:
+        gm, opaque, _ = trace(module)
+        if opaque:
+            return None
+        with torch.no_grad(), contextlib.redirect_stderr(io.StringIO()):
+            ShapeProp(gm).propagate(torch.zeros(2, *sizes))  # 2: a train-mode BatchNorm needs two values
+    except Exception:  # train mode is a bonus: the eval import stands without it
+        return None
+    finally:
+        module.train(was_training)
+    reader = _Reader(gm, title, {})
+    reader.training = True
+    if reader.walk() != output or reader.unsupported:
+        return None
+    known = {layer.name for layer in layers}
+    new = [layer for layer in reader.layers if layer.name not in known]
+    if reader.extra:  # auxiliary outputs: what they depend on
+        needed = {layer.name for out in reader.extra for layer in _used(reader.layers, out)}
+        new = [layer for layer in new if layer.name in needed]
+    extra = new
+    if not extra or any(layer.kind == UNMAPPED for layer in extra):
+        return None
+    merged = list(layers)
+    for layer in extra:
+        if not all(s in known or s == INPUT for s in layer.sources):
+            return None
+        at = max((i for i, m in enumerate(merged) if m.name in layer.sources), default=-1) + 1
+        if at >= len(merged):  # after the output: the output must stay last
+            return None
+        merged.insert(at, ImportedLayer(
+            layer.name, layer.kind, {**layer.fields, "training_only": True}, layer.sources, layer.origin, layer.path
+        ))  # fmt: skip
+        known.add(layer.name)
+    heads = sorted({layer.path.split(".")[0] for layer in extra})
+    return merged, ", ".join(heads)
 
 
 def read_torch(
@@ -402,6 +399,12 @@ def read_torch(
     if not layers or layers[-1].name != output:
         raise CnncalcError(f"{title}: the output is the input itself (no layer to import)")
     notes = _notes(module, gm, opaque, whole, sizes) + _dropped(reader.layers, layers)
+    if any("never called in eval mode" in n for n in notes):  # an auxiliary head: try train mode
+        found = _training_only(module, sizes, layers, output, title)
+        if found is not None:
+            layers, heads = found
+            kept_notes = tuple(n for n in notes if "never called in eval mode" not in n)
+            notes = (*kept_notes, f"Runs only in training (train mode; imported as training_only): {heads}")
     kept = {k: v for k, v in symbols.items() if k in input}
     classes = {path: type(m).__name__ for path, m in module.named_modules() if path}
     return ImportedGraph(title, tuple(input), kept, tuple(layers), notes, classes)
