@@ -40,8 +40,39 @@ def header_lines(graph: ImportedGraph) -> list[str]:
     lines.append(f"name: {flow(graph.name)}")
     lines.append(f"input: {flow(list(graph.input))}")
     if graph.symbols:
-        lines.append(f"symbols: {flow(dict(graph.symbols))}")
+        multiples = graph.multiples
+        symbols = {
+            k: {"default": v, "multiple_of": multiples[k]} if k in multiples else v for k, v in graph.symbols.items()
+        }
+        lines.append(f"symbols: {flow(symbols)}")
     return lines
+
+
+def _multiples(graph: ImportedGraph) -> dict[str, int]:
+    """The input sizes the network accepts only as multiples of some m > 1 (U-Net's concatenations:
+    H % 16 == 0), found where the flat file has no symbolic summary without saying so: declared
+    ``multiple_of`` then, as the zoo's file does, its closed forms are exact."""
+    plain = replace(graph, notes=(), symbols={}, multiples={})
+    text = "\n".join([*header_lines(plain), "layers:", *flat_lines(graph.layers)]) + "\n"
+    try:
+        arch = load(text)
+        arch.summarize(symbolic=True)
+        return {}
+    except CnncalcError:
+        pass
+    try:
+        sets = arch.constraints().sets
+    except CnncalcError:
+        return {}
+    found = {}
+    for name, default in graph.symbols.items():
+        valid = sets.get(name)
+        if valid is None or valid.modulus < 2 or default % valid.modulus:
+            continue
+        first, *rest = valid.classes
+        if first is not None and first[1] is None and all(c is None for c in rest):
+            found[name] = valid.modulus
+    return found
 
 
 def to_yaml(graph: ImportedGraph, blocks: bool = True) -> str:
@@ -52,6 +83,8 @@ def to_yaml(graph: ImportedGraph, blocks: bool = True) -> str:
     graph = with_clean_names(graph)
     if not graph.layers:
         raise CnncalcError(f"{graph.name}: the imported network has no layers")
+    if graph.symbols and not graph.multiples:
+        graph = replace(graph, multiples=_multiples(graph))
     flat = "\n".join([*header_lines(graph), "layers:", *flat_lines(graph.layers)]) + "\n"
     if not blocks:
         return flat

@@ -56,6 +56,8 @@ class ImportedGraph:
     #: The class of each submodule by module path (PyTorch: "layer1.0" -> "Bottleneck"), naming the
     #: blocks of repeated submodules; empty where there is none (ONNX).
     classes: dict[str, str] = field(default_factory=dict)
+    #: Input symbols the network accepts only as multiples (U-Net's H: 16), declared multiple_of.
+    multiples: dict[str, int] = field(default_factory=dict)
 
 
 __all__ = ["INPUT", "ImportedGraph", "ImportedLayer", "Unsupported"]
