@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import signal
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -34,3 +37,20 @@ def _terminal_width(monkeypatch: pytest.MonkeyPatch) -> None:
     """Text tables fit the terminal: every test sees a 100-column one (as with no terminal), whatever
     the machine running the suite has; a test wanting another width sets COLUMNS itself."""
     monkeypatch.setenv("COLUMNS", "100")
+
+
+@contextlib.contextmanager
+def alarm(seconds: float, expired: Callable[[], BaseException]) -> Iterator[None]:
+    """Raise ``expired()`` in the block after ``seconds`` (SIGALRM: the main thread of a POSIX
+    process), so that a slow case fails, showing itself, instead of stalling the suite."""
+
+    def ring(signum: int, frame: object) -> None:
+        raise expired()
+
+    previous = signal.signal(signal.SIGALRM, ring)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)

@@ -23,11 +23,9 @@ import io
 import json
 import os
 import re
-import signal
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +36,7 @@ from hypothesis import strategies as st
 
 from cnncalc.layers import KINDS
 
-from .conftest import ARCHITECTURES, run
+from .conftest import ARCHITECTURES, alarm, run
 
 SCALE = float(os.environ.get("CNNCALC_FUZZ_SCALE", "1"))
 MUTATED_CASES = int(6000 * SCALE)
@@ -296,30 +294,13 @@ class Hung(BaseException):
     """A case ran past :data:`HANG_LIMIT` (a BaseException: the CLI's handler of errors lets it through)."""
 
 
-@contextlib.contextmanager
-def _deadline(seconds: float, path: Path) -> Iterator[None]:
-    """Fail the case, showing it, where it runs past ``seconds``: a hang must fail the suite, not stall it."""
-    shown = path.read_bytes()[:300]
-
-    def expired(signum: int, frame: Any) -> None:
-        raise Hung(f"over {seconds} s: {shown!r}")
-
-    previous = signal.signal(signal.SIGALRM, expired)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-
-
 def check(path: Path, args: list[str]) -> str:
     """Run one case and assert the contract; return the outcome's kind ("answer", "error" or a known finding)."""
+    shown = path.read_bytes()[:300]
     start = time.perf_counter()
-    with _deadline(HANG_LIMIT, path):
+    with alarm(HANG_LIMIT, lambda: Hung(f"over {HANG_LIMIT} s: {shown!r}")):
         result = run("summarize", str(path), *args)
     seconds = time.perf_counter() - start
-    shown = path.read_bytes()[:300]
     assert "Traceback" not in result.stderr and "Traceback" not in result.stdout, (shown, result.stderr[-1500:])
     known = _known(result.stderr)
     if known:

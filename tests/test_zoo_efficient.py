@@ -26,6 +26,8 @@ import sympy
 
 import cnncalc
 
+from .conftest import alarm
+
 H = sympy.Symbol("H", integer=True, positive=True)
 
 # A guard against a hang, not a speed test: squeeze-and-excitation networks once made receptive
@@ -55,16 +57,8 @@ def budget(seconds: float) -> Iterator[None]:
     if not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
         pytest.skip("needs SIGALRM in the main thread to bound a slow symbolic run")
 
-    def expire(signum: int, frame: object) -> None:
-        raise TimeoutError(f"symbolic summary took more than {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
+    with alarm(seconds, lambda: TimeoutError(f"symbolic summary took more than {seconds} s")):
         yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 _symbolic: dict[str, cnncalc.Summary | TimeoutError] = {}

@@ -17,7 +17,7 @@ from typing import Any
 from ..errors import Location, SchemaError
 from . import onnx_ops, onnx_patterns, onnx_sizes
 from .graph import INPUT, ImportedGraph, ImportedLayer, Unsupported
-from .onnx_reader import Draft, Reader, Skip
+from .onnx_reader import HANDLERS, Draft, Reader, Skip
 from .onnx_reader import clean_name as _clean
 
 #: The default-domain opsets read: 11 moved Pad's, Clip's and Resize's settings to inputs.
@@ -25,7 +25,8 @@ OPSETS = (11, 23)
 #: External weights with at most this many values are read (they may be sizes or bounds).
 _READ = 4096
 #: Every operator read: layers, patterns of several nodes, shape arithmetic.
-_HANDLERS = {**onnx_ops.HANDLERS, **onnx_patterns.HANDLERS, **onnx_sizes.HANDLERS}
+_HANDLERS = HANDLERS  # filled by onnx_ops, onnx_patterns and onnx_sizes as they are imported
+_MODULES = (onnx_ops, onnx_patterns, onnx_sizes)
 #: Graph names exporters give every graph: the file's name says more.
 _GENERIC = {"", "main_graph", "torch_jit", "torch-jit-export", "tf2onnx"}
 #: cnncalc's functions, which a symbol may not be named after.

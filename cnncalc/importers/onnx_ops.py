@@ -5,23 +5,12 @@ mapped; sizes (Shape, Gather, Concat of sizes...) are folded into vectors, never
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from typing import Any
 
 from .onnx_patterns import gelu_step, shuffle_step
 from .onnx_reader import FakeNode, Reader, Skip, decimal, short
+from .onnx_reader import handles as _handles
 from .onnx_sizes import fold
-
-Handler = Callable[[Reader, Any, dict[str, Any]], None]
-HANDLERS: dict[str, Handler] = {}
-
-
-def _handles(*ops: str) -> Callable[[Handler], Handler]:
-    def register(handler: Handler) -> Handler:
-        HANDLERS.update(dict.fromkeys(ops, handler))
-        return handler
-
-    return register
 
 
 def _padding(r: Reader, node: Any, a: dict[str, Any], rank: int, zeros_fit: bool) -> tuple[Any, str]:
@@ -364,4 +353,4 @@ def _identity(r: Reader, node: Any, a: dict[str, Any]) -> None:
         r.alias(out, r.draft_of.get(source) or r.data(source), r.rank[source])
 
 
-__all__ = ["HANDLERS"]
+__all__: list[str] = []

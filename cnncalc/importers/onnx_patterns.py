@@ -6,13 +6,10 @@ it). A pattern broken half way is reported at the node that breaks it."""
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from typing import Any
 
 from .onnx_reader import FakeNode, Reader, Skip, decimal
-
-Handler = Callable[[Reader, Any, dict[str, Any]], None]
-HANDLERS: dict[str, Handler] = {}
+from .onnx_reader import handles as _handles
 
 #: Each step: (op type, stage before) -> its alternatives (stage after, what the other input must
 #: be: a constant, None for no other input, "x" for the feature map the pattern started from).
@@ -80,14 +77,6 @@ def shuffle_step(r: Reader, node: Any, target: tuple[Any, ...]) -> bool:
         r.pending[node.output[0]] = ("channel_shuffle: grouped", source, node, {"groups": target[1]})
         return True
     return False
-
-
-def _handles(*ops: str) -> Callable[[Handler], Handler]:
-    def register(handler: Handler) -> Handler:
-        HANDLERS.update(dict.fromkeys(ops, handler))
-        return handler
-
-    return register
 
 
 @_handles("Erf")
@@ -159,4 +148,4 @@ def _sequence_at(r: Reader, node: Any, a: dict[str, Any]) -> None:
     r.emit(fake, "chunk", {**state[3], "index": index}, [state[1]], r.rank[state[1]])
 
 
-__all__ = ["HANDLERS", "gelu_step", "shuffle_step"]
+__all__ = ["gelu_step", "shuffle_step"]

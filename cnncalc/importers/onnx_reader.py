@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -93,6 +93,22 @@ class Reader:
         return found
 
 
+#: What reads one ONNX node into layers (or raises Skip): (reader, node, its attributes).
+Handler = Callable[["Reader", Any, dict[str, Any]], None]
+#: Op type -> its handler, filled as onnx_ops, onnx_patterns and onnx_sizes are imported.
+HANDLERS: dict[str, Handler] = {}
+
+
+def handles(*ops: str) -> Callable[[Handler], Handler]:
+    """Registers a handler for ``ops`` in :data:`HANDLERS`."""
+
+    def register(handler: Handler) -> Handler:
+        HANDLERS.update(dict.fromkeys(ops, handler))
+        return handler
+
+    return register
+
+
 def module_path(node: Any, const: Mapping[str, Any]) -> tuple[str, bool]:
     """Where ``node`` came from, and whether that is a module path: its weight's name less
     ``.weight`` (``layer1.0.conv1``), else the module scopes the exporter recorded (the dynamo
@@ -146,4 +162,16 @@ def decimal(value: float) -> float:
     return float(f"{value:.6g}")
 
 
-__all__ = ["Draft", "FakeNode", "Reader", "Skip", "clean_name", "decimal", "module_path", "short"]
+__all__ = [
+    "HANDLERS",
+    "Draft",
+    "FakeNode",
+    "Handler",
+    "Reader",
+    "Skip",
+    "clean_name",
+    "decimal",
+    "handles",
+    "module_path",
+    "short",
+]

@@ -5,22 +5,11 @@ these nodes is a layer; a feature map reaching one is reported."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from .onnx_patterns import gelu_step
 from .onnx_reader import FakeNode, Reader, Skip
-
-Handler = Callable[[Reader, Any, dict[str, Any]], None]
-HANDLERS: dict[str, Handler] = {}
-
-
-def _handles(*ops: str) -> Callable[[Handler], Handler]:
-    def register(handler: Handler) -> Handler:
-        HANDLERS.update(dict.fromkeys(ops, handler))
-        return handler
-
-    return register
+from .onnx_reader import handles as _handles
 
 
 @_handles("Constant")
@@ -127,4 +116,4 @@ def _slices(xs: list[Any]) -> tuple[slice, ...]:
     return tuple(index)
 
 
-__all__ = ["HANDLERS", "fold"]
+__all__ = ["fold"]
