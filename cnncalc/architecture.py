@@ -68,6 +68,8 @@ class Architecture:
         key = tuple(depths.items())
         found = self._networks.get(key)
         if found is None:
+            if len(self._networks) >= 64:  # a loop over many values: keep memory bounded
+                self._networks.clear()
             with _collector_paused():
                 found = self._networks[key] = network(self._spec, depths)
         return found

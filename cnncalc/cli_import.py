@@ -84,13 +84,17 @@ def _model(target: str, args_text: str | None) -> Any:
     return model
 
 
-def _emit(graph: Any, out: Path | None, source: str, force: bool) -> None:
-    """The file's text, checked by loading it, to stdout or ``out`` (a new file unless ``force``)."""
+def _new_file(out: Path | None, force: bool) -> None:
+    """Refuse an ``out`` that exists, unless ``force``: checked before anything is read or run."""
+    if out is not None and out.exists() and not force:
+        raise CnncalcError(f"-o {out} exists already; import never replaces a file unless --force is given")
+
+
+def _emit(graph: Any, out: Path | None, source: str) -> None:
+    """The file's text, checked by loading it, to stdout or ``out``."""
     from .architecture import load
     from .importers.emit import to_yaml
 
-    if out is not None and out.exists() and not force:  # checked first: importing may take seconds
-        raise CnncalcError(f"-o {out} exists already; import never replaces a file unless --force is given")
     text = to_yaml(graph)
     load(text)  # an importer's mistake shows here, before a file is written
     write(text, out, source)
@@ -133,8 +137,7 @@ def import_torch(
     class and op. RUNS THE CODE OF FILE.py."""
     from .importers.torch_fx import read_torch
 
-    if out is not None and out.exists() and not force:  # before the user's code runs
-        raise CnncalcError(f"-o {out} exists already; import never replaces a file unless --force is given")
+    _new_file(out, force)  # before the user's code runs
     shape = _input_shape(input_text)
     values = dict(assignments)
     for symbol, value in values.items():
@@ -143,7 +146,7 @@ def import_torch(
         if value != int(value) or value < 1:
             raise CnncalcError(f"--set {symbol}={value}: an input size is a positive whole number")
     graph = read_torch(_model(target, args_text), shape, {k: int(v) for k, v in values.items()}, name=name)
-    _emit(graph, out, target.rpartition(":")[0], force)
+    _emit(graph, out, target.rpartition(":")[0])
 
 
 @import_group.command("onnx")
@@ -162,6 +165,7 @@ def import_onnx(
 
     from .importers.onnx import read_onnx
 
+    _new_file(out, force)
     values = dict(assignments)
     for symbol, value in values.items():
         if value != int(value) or value < 1:
@@ -172,7 +176,7 @@ def import_onnx(
         if symbol not in named:
             sizes = ", ".join(named) or "none: its input has fixed sizes"
             raise CnncalcError(f"--set {symbol}: the ONNX input has no size named {symbol} (its named sizes: {sizes})")
-    _emit(replace(graph, name=name) if name else graph, out, str(file), force)
+    _emit(replace(graph, name=name) if name else graph, out, str(file))
 
 
 __all__ = ["import_group"]

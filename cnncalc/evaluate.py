@@ -18,7 +18,7 @@ from .errors import CnncalcError, ShapeError, collecting, note
 from .expressions import Expr
 from .functions import exact
 from .layers import KEEP, Effect, Window
-from .network import Network, Node, Repeat, Scope
+from .network import Network, Node, Repeat, Scope, count_symbols
 from .receptive import ReceptiveField
 from .report import LayerRow, Summary, Totals, conventions
 from .scopes import element
@@ -299,7 +299,7 @@ _REPEATS = (
 
 
 def _no_count(net: Network, repeat: Repeat) -> CnncalcError:
-    names = ", ".join(sorted(str(s) for s in repeat.count.free_symbols))
+    names = count_symbols(repeat.count)
     return CnncalcError(
         f"repeat: {repeat.count} copies, and {names} has no value: give it one (--set "
         f"{names.split(',')[0]}=3, or a default in symbols), or ask for a symbolic summary",
@@ -324,7 +324,7 @@ def _repeated(
     source = repeat.source
     before = network_input if source < 0 else shapes[source]
     before_rf = input_rf if source < 0 else fields[source]
-    names = ", ".join(sorted(str(s) for s in repeat.count.free_symbols))
+    names = count_symbols(repeat.count)
     if len(before) != len(out) or not all(equal(a, b) for a, b in zip(before, out, strict=True)):
         why = f"a copy takes {shape_text(before)} to {shape_text(out)}"
     else:

@@ -22,7 +22,7 @@ from typing import Any
 from .errors import CnncalcError, SchemaError, YamlPath
 from .expressions import Expr
 from .layers import KINDS, Layer
-from .nodes import Network, Node, Repeat, depth_values
+from .nodes import Network, Node, Repeat, count_symbols, depth_values
 from .scopes import Depths, Scope, holds, static, with_lists
 from .spec import IN_CHANNELS, INPUT, Block, Item, SourceMap, Spec, suggest
 from .spec.entries import MAX_REPEAT, validate_layer
@@ -41,7 +41,7 @@ class _Expansion:
         "blocks", "depths", "groups", "layers", "marked", "names", "nodes", "repeats", "scopes", "stack", "steps", "where"
     )  # fmt: skip
 
-    def __init__(self, blocks: dict[str, Block], where: SourceMap, depths: Depths | None = None) -> None:
+    def __init__(self, blocks: dict[str, Block], where: SourceMap, depths: Depths) -> None:
         self.blocks, self.where, self.depths = blocks, where, depths
         #: Repeats whose count stays symbolic, each laid out as one copy (see :class:`Repeat`).
         self.repeats: list[Repeat] = []
@@ -63,13 +63,13 @@ class _Expansion:
 
 
 def expand(
-    items: tuple[Item, ...], blocks: dict[str, Block], where: SourceMap | None = None, depths: Depths | None = None
+    items: tuple[Item, ...], blocks: dict[str, Block], where: SourceMap, depths: Depths
 ) -> tuple[tuple[Node, ...], dict[str, str], tuple[Repeat, ...]]:
     """The flat list of nodes of a network whose top-level entries are ``items``, what each name
     prefix groups (block calls and repeats), and the repeats laid out as one copy because their
     count stays symbolic (``depths``: the file's symbols as counts see them); errors are placed
     with ``where``."""
-    state = _Expansion(blocks, where or SourceMap(), depths)
+    state = _Expansion(blocks, where, depths)
     _expand(items, None, "", (-1,), state, False)
     if state.nodes and state.nodes[-1].training_only:
         node = state.nodes[-1]
@@ -138,7 +138,7 @@ def _inputs(item: Item, last: int, local: dict[str, int], later: set[str], names
     return tuple(sources)
 
 
-def _count(item: Item, scope: Scope | None, depths: Depths | None) -> Any:
+def _count(item: Item, scope: Scope | None, depths: Depths) -> Any:
     """How many copies ``repeat`` makes, checked; and that every ``at`` index names one of them.
     A sympy expression where the count reads a symbol that stays symbolic."""
     if type(item.repeat) is int and not item.overrides:  # most entries: a number, read when written
@@ -149,11 +149,11 @@ def _count(item: Item, scope: Scope | None, depths: Depths | None) -> Any:
         raise SchemaError(err.reason, path=("repeat",)) from None
     if not isinstance(count, (bool, int)) and not count.free_symbols:  # a number from symbolic arithmetic
         count = int(count) if count.is_integer else count
-    if not isinstance(count, (bool, int)) and getattr(count, "free_symbols", None):
+    elif not isinstance(count, (bool, int)):  # symbolic: the copies laid out as one, counted count times
         if item.overrides:
             raise SchemaError(
                 f"repeat: {_text(item.repeat)} stays symbolic, and first/last/at make the copies differ: the "
-                f"totals have no closed form in {_names(count)}; give {_names(count)} a value (--set)",
+                f"totals have no closed form in {count_symbols(count)}; give {count_symbols(count)} a value (--set)",
                 path=("repeat",),
             )
         return count
@@ -176,11 +176,7 @@ def _text(repeat: int | Expr) -> str:
     return repeat.text if isinstance(repeat, Expr) else str(repeat)
 
 
-def _names(count: Any) -> str:
-    return ", ".join(sorted(str(s) for s in count.free_symbols))
-
-
-def _holds(when: bool | Expr, scope: Scope | None, depths: Depths | None) -> bool:
+def _holds(when: bool | Expr, scope: Scope | None, depths: Depths) -> bool:
     try:
         return holds(when, scope, "when", depths)
     except SchemaError as err:
@@ -245,7 +241,7 @@ def _symbolic_repeat(
     if len(inputs) > 1:
         raise SchemaError(
             f"repeat: {_text(item.repeat)} stays symbolic, and each copy of this block reads {len(inputs)} inputs "
-            f"(the copies before it): they differ; give {_names(count)} a value (--set)",
+            f"(the copies before it): they differ; give {count_symbols(count)} a value (--set)",
             path=("repeat",),
         )
     name = f"{prefix}{item.name}"
@@ -422,6 +418,7 @@ __all__ = [
     "Node",
     "Repeat",
     "Scope",
+    "count_symbols",
     "depth_values",
     "expand",
     "network",

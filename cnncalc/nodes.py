@@ -61,6 +61,11 @@ class Repeat:
         self.name, self.count, self.first, self.last, self.source, self.path = name, count, first, last, source, path
 
 
+def count_symbols(count: Any) -> str:
+    """ "d" or "d, e": the symbols a symbolic ``repeat`` count reads, for messages."""
+    return ", ".join(sorted(str(s) for s in count.free_symbols))
+
+
 class Network:
     """An expanded network: what evaluation needs, and where each value of its file stands. A plain
     class with slots, read-only by convention (a dataclass costs start-up time to define)."""
@@ -120,4 +125,4 @@ def depth_values(net: Network, values: Mapping[str, Any], symbolic: bool) -> dic
     return None if depths == base else depths
 
 
-__all__ = ["Network", "Node", "Repeat", "depth_values"]
+__all__ = ["Network", "Node", "Repeat", "count_symbols", "depth_values"]

@@ -111,13 +111,9 @@ class Totals:
         promises that every value is an int (then plain sums do). ``times``: how many times each
         row counts (the copies of a repeat whose count is symbolic; empty: once each)."""
         if times:
-            rows = tuple(
-                r if t == 1 else r._replace(
-                    params=t * r.params, trainable_params=t * r.trainable_params, macs=t * r.macs,
-                    activations=t * r.activations,
-                )
-                for r, t in zip(rows, times, strict=True)
-            )  # fmt: skip
+            from .views import counted
+
+            rows = tuple(counted(r, t) for r, t in zip(rows, times, strict=True))
         if numeric:
             columns = tuple(zip(*rows, strict=True)) if rows else ((),) * len(LayerRow._fields)
             activations = columns[7]

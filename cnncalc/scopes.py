@@ -25,7 +25,7 @@ class Scope:
 
     __slots__ = ("args", "block", "caller", "lists")
 
-    def __init__(self, block: str, args: dict[str, Any], caller: Scope | None, depths: Depths | None = None) -> None:
+    def __init__(self, block: str, args: dict[str, Any], caller: Scope | None, depths: Depths) -> None:
         self.block, self.caller = block, caller
         self.args, self.lists = _spread(args, caller, depths)
 
@@ -36,9 +36,7 @@ def element(name: str, i: int) -> Expr:
     return Expr(f"{name}[{i}]", ("name", bound), frozenset((bound,)))
 
 
-def _spread(
-    args: dict[str, Any], caller: Scope | None, depths: Depths | None = None
-) -> tuple[dict[str, Any], dict[str, int]]:
+def _spread(args: dict[str, Any], caller: Scope | None, depths: Depths) -> tuple[dict[str, Any], dict[str, int]]:
     """``args`` with a list argument handed on by name (``k: k``) as the caller's elements, and
     the lengths of the list arguments; an error where a list is used in an expression."""
     outer = caller.lists if caller is not None else {}
@@ -102,7 +100,7 @@ class Depths:
         self.used: set[str] = set()
 
 
-def static(value: Any, scope: Scope | None, what: str, depths: Depths | None = None) -> Any:
+def static(value: Any, scope: Scope | None, what: str, depths: Depths) -> Any:
     """The value of ``value`` (a ``repeat``) from block arguments and, through ``depths``, the
     file's symbols: an int (or a bool), or a sympy expression where a symbol stays symbolic."""
     if isinstance(value, (bool, int)):
@@ -118,7 +116,7 @@ def static(value: Any, scope: Scope | None, what: str, depths: Depths | None = N
     return evaluate(value, values, symbolic=symbolic)
 
 
-def _lookup(name: str, scope: Scope | None, what: str, depths: Depths | None = None) -> Any:
+def _lookup(name: str, scope: Scope | None, what: str, depths: Depths) -> Any:
     """A name's value where it is read: a block argument (evaluated where the block is called),
     else, through ``depths``, a symbol of the file (block bodies see them: lexical scope)."""
     if scope is not None and name in scope.args:
@@ -126,7 +124,7 @@ def _lookup(name: str, scope: Scope | None, what: str, depths: Depths | None = N
         if isinstance(value, tuple):
             raise SchemaError(f"{what}: {name} is a list argument ({len(value)} values), not a single value")
         return static(value, scope.caller, what, depths)
-    if depths is not None and name in depths.values:  # a file symbol
+    if name in depths.values:  # a file symbol
         depths.used.add(name)
         found = depths.values[name]
         if found is None:  # kept symbolic: sympy only now, as most files never get here
@@ -135,16 +133,13 @@ def _lookup(name: str, scope: Scope | None, what: str, depths: Depths | None = N
             return symbol(name)
         return found
     if scope is None:
-        if depths is None:  # a condition handed on as an argument: block arguments only
-            raise SchemaError(f"{what}: {name} is not an argument of the file; {what} must be known without symbols")
         hint = f": declare it with a default ({name}: 3)" if what == "repeat" else ""
         raise SchemaError(f"{what}: {name} is not a symbol of the file{hint}")
     known = suggest(name, list(scope.args), foreign_names=False)
-    symbols = " nor a symbol of the file" if depths is not None else ""
-    raise SchemaError(f"{what}: {name} is not an argument of block {scope.block}{known}{symbols}")
+    raise SchemaError(f"{what}: {name} is not an argument of block {scope.block}{known} nor a symbol of the file")
 
 
-def holds(condition: bool | Expr, scope: Scope | None, what: str = "when", depths: Depths | None = None) -> bool:
+def holds(condition: bool | Expr, scope: Scope | None, what: str, depths: Depths) -> bool:
     """Whether a ``when`` (or a condition handed to a block as an argument, ``what``) holds:
     true/false, or a condition on block arguments and, through ``depths``, the file's symbols
     (``stride > 1``, ``make_divisible(c*alpha, 8) == make_divisible(out*alpha, 8)``), its names
@@ -160,7 +155,7 @@ def holds(condition: bool | Expr, scope: Scope | None, what: str = "when", depth
 CONDITIONS = ("cmp", "and", "or", "not")
 
 
-def _truth(tree: tuple[Any, ...], scope: Scope | None, text: str, what: str, depths: Depths | None) -> bool:
+def _truth(tree: tuple[Any, ...], scope: Scope | None, text: str, what: str, depths: Depths) -> bool:
     op = tree[0]
     if op == "not":
         return not _truth(tree[1], scope, text, what, depths)
@@ -178,7 +173,7 @@ def _truth(tree: tuple[Any, ...], scope: Scope | None, text: str, what: str, dep
     return value
 
 
-def _number(tree: tuple[Any, ...], scope: Scope | None, text: str, what: str, depths: Depths | None) -> Fraction:
+def _number(tree: tuple[Any, ...], scope: Scope | None, text: str, what: str, depths: Depths) -> Fraction:
     """An arithmetic part of a condition, exactly, its names whole-number arguments."""
     op = tree[0]
     if op == "num":

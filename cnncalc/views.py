@@ -49,6 +49,19 @@ def _sum(values: Sequence[Any]) -> Any:
     return expand(total(list(values)))
 
 
+def counted(row: LayerRow, times: Any) -> LayerRow:
+    """``row`` counted ``times`` times (the copies of a repeat whose count stays symbolic): its
+    params, trainable params, MACs and activations scaled."""
+    if times == 1:
+        return row
+    return row._replace(
+        params=times * row.params,
+        trainable_params=times * row.trainable_params,
+        macs=times * row.macs,
+        activations=times * row.activations,
+    )
+
+
 def collapse(
     rows: Sequence[LayerRow], depth: int, groups: dict[str, str], times: dict[str, Any] | None = None
 ) -> tuple[list[LayerRow], dict[str, str]]:
@@ -76,6 +89,7 @@ def collapse(
             out.append(row._replace(sources=_renamed(row.sources, rename, key)))
             continue
         first, last = group[0], group[-1]
+        group = [counted(r, times.get(r.name, 1)) for r in group]
         inside = {r.name for r in group}
         sources = [s for r in group for s in r.sources if s not in inside]
         out.append(
@@ -83,10 +97,10 @@ def collapse(
                 name=key,
                 kind=groups.get(key, "block"),
                 input=first.input,
-                params=_sum([times.get(r.name, 1) * r.params for r in group]),
-                trainable_params=_sum([times.get(r.name, 1) * r.trainable_params for r in group]),
-                macs=_sum([times.get(r.name, 1) * r.macs for r in group]),
-                activations=_sum([times.get(r.name, 1) * r.activations for r in group]),
+                params=_sum([r.params for r in group]),
+                trainable_params=_sum([r.trainable_params for r in group]),
+                macs=_sum([r.macs for r in group]),
+                activations=_sum([r.activations for r in group]),
                 fc_params=None,
                 local_params=None,
                 sources=_renamed(tuple(sources), rename, key),
@@ -150,4 +164,4 @@ def view(
     return out, "; ".join(said)
 
 
-__all__ = ["FAMILIES", "collapse", "keep", "kinds", "view"]
+__all__ = ["FAMILIES", "collapse", "counted", "keep", "kinds", "view"]
